@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cli/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "machine/layout.h"
+
+int parse_size(const char *s, u64 *out)
+{
+	unsigned long long v;
+	unsigned int shift = 20;	/* bare numbers are MiB, as QEMU's -m */
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case '\0':
+		break;
+	case 'B':
+		shift = 0;
+		end++;
+		break;
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	if (shift && (!strcasecmp(end, "iB") || !strcasecmp(end, "B")))
+		end += strlen(end);
+	if (*end)
+		return -1;
+	if (v > (~0ULL >> shift))
+		return -1;
+	*out = (u64)v << shift;
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || *end || *out > max)
+		return -1;
+	return 0;
+}
+
+int parse_cpu_affinity(const char *s, int *affinity, unsigned int max_vcpus)
+{
+	long host_cpus = sysconf(_SC_NPROCESSORS_CONF);
+	const char *p = s;
+
+	if (!*p)
+		return -1;
+	while (*p) {
+		unsigned long vcpu, host;
+		char *end;
+
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		vcpu = strtoul(p, &end, 10);
+		if (*end != '=' || vcpu >= max_vcpus)
+			return -1;
+		p = end + 1;
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		host = strtoul(p, &end, 10);
+		if (host >= (unsigned long)host_cpus)
+			return -1;
+		affinity[vcpu] = host;
+		p = end;
+		if (*p == ',' && p[1])
+			p++;
+		else if (*p)
+			return -1;
+	}
+	return 0;
+}
+
+void config_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: kiln run --kernel PATH [options]\n"
+		"\n"
+		"  --kernel PATH        bzImage, ELF vmlinux (PVH or 64-bit entry) or multiboot image\n"
+		"  --initrd PATH        initramfs (or multiboot module)\n"
+		"  --cmdline STR        kernel command line (-append)\n"
+		"  --mem SIZE, -m       guest RAM: 512M, 2G ... (default 512M; bare numbers are MiB)\n"
+		"  --cpus N, -smp       vCPUs, 1..%d (default 1)\n"
+		"  --accel ENGINE       kvm, soft or auto (default auto)\n"
+		"  --cpu-affinity MAP   pin vCPUs to host CPUs: 0=1,1=0\n"
+		"  --stats              print exit and engine counters when the VM stops\n"
+		"  --trace              log exceptions and interrupts delivered to the guest\n"
+		"  --system-map PATH    symbolise guest RIPs in register dumps\n"
+		"\n"
+		"Console: the guest's COM1 on stdin/stdout; Ctrl-A x quits.\n"
+		"Exit codes: 0 powered off or quit, 2 bad usage, 4 guest reset,\n"
+		"6 triple fault, 8 internal error, (v<<1)|1 when the guest writes v to port 0xf4.\n",
+		CONFIG_MAX_CPUS);
+}
+
+enum opt_id {
+	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_ACCEL,
+	OPT_AFFINITY, OPT_STATS, OPT_TRACE, OPT_SYSMAP, OPT_HELP,
+};
+
+struct opt_spec {
+	const char *name;
+	enum opt_id id;
+	bool has_arg;
+};
+
+/* Long flags, and the QEMU spellings users already type. */
+static const struct opt_spec opts[] = {
+	{ "--kernel", OPT_KERNEL, true },	{ "-kernel", OPT_KERNEL, true },
+	{ "--initrd", OPT_INITRD, true },	{ "-initrd", OPT_INITRD, true },
+	{ "--cmdline", OPT_CMDLINE, true },	{ "-append", OPT_CMDLINE, true },
+	{ "--mem", OPT_MEM, true },		{ "-m", OPT_MEM, true },
+	{ "--cpus", OPT_CPUS, true },		{ "-smp", OPT_CPUS, true },
+	{ "--accel", OPT_ACCEL, true },		{ "-accel", OPT_ACCEL, true },
+	{ "--cpu-affinity", OPT_AFFINITY, true },
+	{ "--stats", OPT_STATS, false },
+	{ "--trace", OPT_TRACE, false },
+	{ "--system-map", OPT_SYSMAP, true },
+	{ "--help", OPT_HELP, false },		{ "-h", OPT_HELP, false },
+};
+
+static const struct opt_spec *find_opt(const char *arg, const char **inline_val)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+		size_t n = strlen(opts[i].name);
+
+		if (strncmp(arg, opts[i].name, n))
+			continue;
+		if (arg[n] == '\0') {
+			*inline_val = NULL;
+			return &opts[i];
+		}
+		if (arg[n] == '=' && opts[i].has_arg) {
+			*inline_val = arg + n + 1;
+			return &opts[i];
+		}
+	}
+	return NULL;
+}
+
+static int check_readable_file(const char *flag, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		pr_err("%s %s: %m", flag, path);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		pr_err("%s %s: not a regular file", flag, path);
+		return -1;
+	}
+	if (access(path, R_OK)) {
+		pr_err("%s %s: %m", flag, path);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *smp_cpus(const char *v)
+{
+	/* -smp accepts "4" and QEMU's "cpus=4[,...]". */
+	if (!strncmp(v, "cpus=", 5))
+		v += 5;
+	return v;
+}
+
+static int apply_opt(struct vm_config *cfg, const struct opt_spec *o, const char *flag,
+		     const char *val, const char **affinity)
+{
+	unsigned long n;
+
+	switch (o->id) {
+	case OPT_KERNEL:
+		cfg->kernel_path = val;
+		break;
+	case OPT_INITRD:
+		cfg->initrd_path = val;
+		break;
+	case OPT_CMDLINE:
+		cfg->cmdline = val;
+		break;
+	case OPT_MEM:
+		if (parse_size(val, &cfg->mem_size)) {
+			pr_err("%s '%s': not a size (try 512M or 2G)", flag, val);
+			return -1;
+		}
+		break;
+	case OPT_CPUS: {
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "%s", smp_cpus(val));
+		buf[strcspn(buf, ",")] = '\0';
+		if (parse_uint(buf, ~0UL, &n) || n < 1 || n > CONFIG_MAX_CPUS) {
+			pr_err("%s '%s': the vCPU count must be 1..%d", flag, val,
+			       CONFIG_MAX_CPUS);
+			return -1;
+		}
+		cfg->nr_cpus = n;
+		break;
+	}
+	case OPT_ACCEL:
+		if (strcmp(val, "kvm") && strcmp(val, "soft") && strcmp(val, "auto") &&
+		    strcmp(val, "tcg")) {
+			pr_err("%s '%s': use kvm, soft or auto", flag, val);
+			return -1;
+		}
+		cfg->accel = strcmp(val, "tcg") ? val : "soft";
+		break;
+	case OPT_AFFINITY:
+		*affinity = val;
+		break;
+	case OPT_STATS:
+		cfg->stats = true;
+		break;
+	case OPT_TRACE:
+		cfg->trace = true;
+		break;
+	case OPT_SYSMAP:
+		cfg->system_map_path = val;
+		break;
+	case OPT_HELP:
+		config_usage(stdout);
+		exit(0);
+	}
+	return 0;
+}
+
+static int config_check(struct vm_config *cfg, const char *affinity)
+{
+	if (!cfg->kernel_path) {
+		pr_err("--kernel is required (see kiln run --help)");
+		return -1;
+	}
+	if (check_readable_file("--kernel", cfg->kernel_path))
+		return -1;
+	if (cfg->initrd_path && check_readable_file("--initrd", cfg->initrd_path))
+		return -1;
+	if (cfg->system_map_path && check_readable_file("--system-map", cfg->system_map_path))
+		return -1;
+	if (cfg->mem_size < 2 * MiB) {
+		pr_err("--mem %llu bytes: at least 2M of guest RAM is needed",
+		       (unsigned long long)cfg->mem_size);
+		return -1;
+	}
+	if (cfg->mem_size > LAYOUT_MAX_RAM) {
+		pr_err("--mem %lluG: more than the maximum of %lluG of guest RAM",
+		       (unsigned long long)(cfg->mem_size >> 30),
+		       (unsigned long long)(LAYOUT_MAX_RAM >> 30));
+		return -1;
+	}
+	if (cfg->mem_size & 0xfff) {
+		pr_err("--mem must be a multiple of 4K");
+		return -1;
+	}
+	if (affinity && parse_cpu_affinity(affinity, cfg->cpu_affinity, cfg->nr_cpus)) {
+		pr_err("--cpu-affinity '%s': expected VCPU=HOSTCPU[,...] with vCPUs below %u "
+		       "and host CPUs below %ld", affinity, cfg->nr_cpus,
+		       sysconf(_SC_NPROCESSORS_CONF));
+		return -1;
+	}
+	return 0;
+}
+
+int config_parse_run(struct vm_config *cfg, int argc, char **argv)
+{
+	const char *affinity = NULL;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mem_size = CONFIG_DEFAULT_MEM;
+	cfg->nr_cpus = 1;
+	cfg->accel = "auto";
+	cfg->cmdline = "";
+	for (unsigned int i = 0; i < CONFIG_MAX_CPUS; i++)
+		cfg->cpu_affinity[i] = -1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *val = NULL;
+		const struct opt_spec *o = find_opt(argv[i], &val);
+
+		if (!o) {
+			pr_err("unknown flag '%s' (see kiln run --help)", argv[i]);
+			return -1;
+		}
+		if (o->has_arg && !val) {
+			if (i + 1 >= argc) {
+				pr_err("%s needs a value", argv[i]);
+				return -1;
+			}
+			val = argv[++i];
+		}
+		if (apply_opt(cfg, o, o->name, val, &affinity))
+			return -1;
+	}
+	return config_check(cfg, affinity);
+}
