@@ -54,6 +54,23 @@
 #define GSI_COM1		4
 #define GSI_RTC			8
 #define GSI_ACPI_SCI		9
-#define GSI_PCI_INTX_BASE	16	/* INTA..INTD of PCI slots: 16..23 */
+#define GSI_PCI_INTX_BASE	16	/* PCI INTx lines use GSIs 16..19 */
+#define GSI_PIT			2	/* ISA IRQ0 is wired to IOAPIC pin 2 */
+
+/*
+ * PCI INTx routing, shared by the host bridge and the DSDT's _PRT: pin 1..4
+ * (INTA..INTD) of slot s is swizzled onto GSI 16..19, level, active low.
+ */
+#define GSI_PCI_INTX(slot, pin)	(GSI_PCI_INTX_BASE + (((slot) + (pin) - 1) & 3))
+
+/* PCI host bridge identity (00:00.0): Intel 440FX, which every OS knows. */
+#define PCI_HOST_VENDOR_ID	0x8086
+#define PCI_HOST_DEVICE_ID	0x1237
+
+/* ACPI: the \_S5 SLP_TYP value the DSDT advertises and the PM block obeys. */
+#define ACPI_SLP_TYP_S5		5
+/* FADT RESET_REG: this value written to PORT_PCI_RESET resets the machine. */
+#define ACPI_RESET_VALUE	0x06
+#define PCI_IO_BAR_START	0xc000	/* port I/O BARs are allocated from here */
 
 #endif
