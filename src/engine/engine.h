@@ -9,6 +9,7 @@
 
 struct vm;
 struct vcpu;
+struct stats_visitor;
 
 /*
  * The one interface both execution engines implement. The machine owns
@@ -73,8 +74,8 @@ struct engine_ops {
 	void (*set_irq_line)(struct vm *vm, u32 gsi, bool level);
 	void (*send_msi)(struct vm *vm, u64 addr, u32 data);
 
-	/* Optional: engine-specific figures for --stats (soft TLB, caches). */
-	void (*print_stats)(struct vm *vm, FILE *out);
+	/* Optional: engine-specific figures (soft TLB, caches), machine/stats.h. */
+	void (*report_stats)(struct vm *vm, const struct stats_visitor *v);
 };
 
 extern const struct engine_ops kvm_engine_ops;

@@ -15,6 +15,7 @@
 #include "machine/acpi/acpi.h"
 #include "machine/boot/boot.h"
 #include "machine/event_loop.h"
+#include "machine/stats.h"
 #include "machine/vcpu.h"
 #include "mem/ram.h"
 
@@ -213,26 +214,41 @@ static int vm_setup_signals(struct vm *vm)
 	return event_loop_add(vm->loop, vm->signal_fd, EPOLLIN, on_signal, vm);
 }
 
-static void vm_print_stats(struct vm *vm, FILE *out)
+void vm_report_stats(struct vm *vm, const struct stats_visitor *v)
 {
-	fprintf(out, "kiln: stats: engine %s, %u vCPU(s), %" PRIu64 " MiB\n",
-		vm->engine->name, vm->nr_vcpus, vm->cfg->mem_size >> 20);
+	char group[16];
+
+	stats_emit(v, "vm", "vcpus", vm->nr_vcpus);
+	stats_emit(v, "vm", "ram_bytes", vm->mem.ram_size);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		const struct vcpu_stats *s = &vm->vcpus[i].stats;
+		char name[32];
 
-		fprintf(out, "vcpu%u exits:", i);
-		for (int r = 0; r < NR_EXIT_REASONS; r++)
-			if (s->exits[r])
-				fprintf(out, " %s=%" PRIu64, exit_reason_names[r], s->exits[r]);
-		fprintf(out, "\n");
+		snprintf(group, sizeof(group), "vcpu%u", i);
+		for (int r = 0; r < NR_EXIT_REASONS; r++) {
+			snprintf(name, sizeof(name), "exits_%s", exit_reason_names[r]);
+			stats_emit(v, group, name, s->exits[r]);
+		}
+		stats_emit(v, group, "run_ns", s->run_ns);
+		stats_emit(v, group, "idle_ns", s->idle_ns);
 	}
-	fprintf(out, "bus: pio unclaimed=%" PRIu64 " mmio unclaimed=%" PRIu64 "\n",
-		vm->pio_bus.unclaimed_accesses, vm->mmio_bus.unclaimed_accesses);
-	if (vm->engine->print_stats)
-		vm->engine->print_stats(vm, out);
+	stats_emit(v, "bus", "pio_unclaimed", vm->pio_bus.unclaimed_accesses);
+	stats_emit(v, "bus", "mmio_unclaimed", vm->mmio_bus.unclaimed_accesses);
+	if (vm->engine->report_stats)
+		vm->engine->report_stats(vm, v);
 	for (unsigned int i = 0; i < vm->nr_devices; i++)
-		if (vm->devices[i].print_stats)
-			vm->devices[i].print_stats(vm->devices[i].opaque, out);
+		if (vm->devices[i].report_stats)
+			vm->devices[i].report_stats(vm->devices[i].opaque, v);
+}
+
+static void vm_print_stats(struct vm *vm, FILE *out)
+{
+	struct stats_text_printer p = { .out = out };
+	struct stats_visitor v = { .emit = stats_text_emit, .ctx = &p };
+
+	fprintf(out, "kiln: stats: engine %s\n", vm->engine->name);
+	vm_report_stats(vm, &v);
+	stats_text_finish(&p);
 }
 
 int vm_run(struct vm *vm)

@@ -13,6 +13,7 @@
 struct vcpu;
 struct event_loop;
 struct pci_root;
+struct stats_visitor;
 
 /* Why the VM stopped; decides Kiln's exit code (see docs/USAGE.md). */
 enum vm_stop_reason {
@@ -35,8 +36,8 @@ struct vm_device {
 	const char *name;
 	void *opaque;
 	void (*destroy)(void *opaque);
-	/* Optional: device figures for --stats and the API. */
-	void (*print_stats)(void *opaque, FILE *out);
+	/* Optional: device figures for --stats and the API (machine/stats.h). */
+	void (*report_stats)(void *opaque, const struct stats_visitor *v);
 };
 
 #define VM_MAX_DEVICES 64
@@ -87,5 +88,8 @@ void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 
 int vm_add_device(struct vm *vm, const struct vm_device *dev);
+
+/* Every figure the machine, engine and devices keep (machine/stats.h). */
+void vm_report_stats(struct vm *vm, const struct stats_visitor *v);
 
 #endif
