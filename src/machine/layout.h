@@ -19,6 +19,13 @@
 #define LAYOUT_IOAPIC_BASE	0xfec00000ULL
 #define LAYOUT_LAPIC_BASE	0xfee00000ULL
 #define LAYOUT_MAX_RAM		(1ULL << 40)	/* 1 TiB */
+/*
+ * Pages the kvm engine hands to KVM on Intel hosts (real-mode TSS, three
+ * pages, and the EPT identity map, one page): above the PCI window, below
+ * 4 GiB, clear of RAM and of the IOAPIC/LAPIC. Reserved for nothing else.
+ */
+#define LAYOUT_KVM_IDENTITY_MAP	0xfffbc000ULL
+#define LAYOUT_KVM_TSS		0xfffbd000ULL
 
 /* Boot data placed by the loader, all in low RAM. */
 #define LAYOUT_GDT		0x00000500ULL
