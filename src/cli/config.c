@@ -120,6 +120,7 @@ void config_usage(FILE *out)
 		"  --stats              print exit and engine counters when the VM stops\n"
 		"  --trace              log exceptions and interrupts delivered to the guest\n"
 		"  --system-map PATH    symbolise guest RIPs in register dumps\n"
+		"  --api-sock PATH      serve the REST API on this unix socket (docs/API.md)\n"
 		"\n"
 		"Console: the guest's COM1 on stdin/stdout; Ctrl-A x quits.\n"
 		"Exit codes: 0 powered off or quit, 2 bad usage, 4 guest reset,\n"
@@ -129,7 +130,7 @@ void config_usage(FILE *out)
 
 enum opt_id {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_ACCEL,
-	OPT_AFFINITY, OPT_STATS, OPT_TRACE, OPT_SYSMAP, OPT_HELP,
+	OPT_AFFINITY, OPT_STATS, OPT_TRACE, OPT_SYSMAP, OPT_API_SOCK, OPT_HELP,
 };
 
 struct opt_spec {
@@ -150,6 +151,7 @@ static const struct opt_spec opts[] = {
 	{ "--stats", OPT_STATS, false },
 	{ "--trace", OPT_TRACE, false },
 	{ "--system-map", OPT_SYSMAP, true },
+	{ "--api-sock", OPT_API_SOCK, true },
 	{ "--help", OPT_HELP, false },		{ "-h", OPT_HELP, false },
 };
 
@@ -252,6 +254,13 @@ static int apply_opt(struct vm_config *cfg, const struct opt_spec *o, const char
 		break;
 	case OPT_SYSMAP:
 		cfg->system_map_path = val;
+		break;
+	case OPT_API_SOCK:
+		if (!*val) {
+			pr_err("%s: the socket path is empty", flag);
+			return -1;
+		}
+		cfg->api_sock = val;
 		break;
 	case OPT_HELP:
 		config_usage(stdout);

@@ -19,6 +19,7 @@ struct vm_config {
 	unsigned int nr_cpus;
 	const char *accel;		/* "kvm", "soft" or "auto" */
 	int cpu_affinity[CONFIG_MAX_CPUS];	/* host CPU per vCPU, -1 = any */
+	const char *api_sock;		/* control socket path, or NULL (api/api.h) */
 	bool stats;
 	bool trace;
 };
