@@ -18,6 +18,8 @@ const char *const exit_reason_names[NR_EXIT_REASONS] = {
 	[EXIT_MSR] = "msr",
 	[EXIT_HYPERCALL] = "hypercall",
 	[EXIT_INTERNAL_ERROR] = "internal_error",
+	[EXIT_FAIL_ENTRY] = "fail_entry",
+	[EXIT_SYSTEM_EVENT] = "system_event",
 	[EXIT_OTHER] = "other",
 };
 

@@ -38,6 +38,8 @@ enum exit_reason {
 	EXIT_MSR,
 	EXIT_HYPERCALL,
 	EXIT_INTERNAL_ERROR,
+	EXIT_FAIL_ENTRY,	/* the CPU refused to enter the guest */
+	EXIT_SYSTEM_EVENT,	/* a power-off, reset or crash reported by the engine */
 	EXIT_OTHER,
 	NR_EXIT_REASONS,
 };
