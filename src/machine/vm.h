@@ -14,6 +14,8 @@ struct vcpu;
 struct event_loop;
 struct pci_root;
 struct stats_visitor;
+struct api_balloon_ops;
+struct api_snapshot_ops;
 
 /* Why the VM stopped; decides Kiln's exit code (see docs/USAGE.md). */
 enum vm_stop_reason {
@@ -71,6 +73,11 @@ struct vm {
 	pthread_cond_t pause_cond;
 	bool paused;
 	unsigned int nr_parked;
+
+	/* Control-API hooks, NULL until a subsystem registers (api/hooks.h). */
+	const struct api_balloon_ops *balloon_ops;
+	void *balloon;
+	const struct api_snapshot_ops *snapshot_ops;
 };
 
 /* Builds the whole machine from cfg; prints why and returns NULL on error. */
