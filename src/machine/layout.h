@@ -61,6 +61,7 @@
 #define GSI_COM1		4
 #define GSI_RTC			8
 #define GSI_ACPI_SCI		9
+#define GSI_I8042_AUX		12	/* PS/2 AUX port: ISA IRQ12 */
 #define GSI_PCI_INTX_BASE	16	/* PCI INTx lines use GSIs 16..19 */
 #define GSI_PIT			2	/* ISA IRQ0 is wired to IOAPIC pin 2 */
 
