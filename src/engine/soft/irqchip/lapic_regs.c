@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The LAPIC's MMIO page: xAPIC register reads and writes. */
+#include "engine/soft/irqchip/lapic.h"
+
+#include "bus/bus.h"
+#include "engine/soft/irqchip/chip.h"
+#include "lib/log.h"
+
+/* Bits software may write in each LVT entry (delivery status is read-only). */
+static const u32 lvt_writable[NR_LVT] = {
+	[LVT_TIMER] = 0x000700ff,	/* vector, mask, timer mode */
+	[LVT_THERMAL] = 0x000107ff,	/* vector, delivery mode, mask */
+	[LVT_PERF] = 0x000107ff,
+	[LVT_LINT0] = 0x0001a7ff,	/* + polarity, trigger mode */
+	[LVT_LINT1] = 0x0001a7ff,
+	[LVT_ERROR] = 0x000100ff,
+};
+
+static bool reg_is_lvt(u32 reg, unsigned int *idx)
+{
+	if (reg < APIC_LVT0_OFF || reg >= APIC_LVT0_OFF + NR_LVT * 0x10)
+		return false;
+	*idx = (reg - APIC_LVT0_OFF) / 0x10;
+	return true;
+}
+
+u32 lapic_reg_read(struct lapic *l, u32 reg)
+{
+	unsigned int i;
+
+	if (reg_is_lvt(reg, &i))
+		return lapic_load(&l->lvt[i]);
+	if (reg >= APIC_ISR && reg < APIC_ISR + 0x80)
+		return l->isr[(reg - APIC_ISR) / 0x10];
+	if (reg >= APIC_TMR && reg < APIC_TMR + 0x80)
+		return lapic_load(&l->tmr[(reg - APIC_TMR) / 0x10]);
+	if (reg >= APIC_IRR && reg < APIC_IRR + 0x80)
+		return lapic_load(&l->irr[(reg - APIC_IRR) / 0x10]);
+
+	switch (reg) {
+	case APIC_ID:
+		return lapic_load(&l->id);
+	case APIC_LVR:
+		return APIC_VERSION;
+	case APIC_TPR:
+		return l->tpr;
+	case APIC_APR:
+	case APIC_PPR:
+		/* No bus arbitration to model: APR reads as the PPR. */
+		return lapic_load(&l->ppr);
+	case APIC_LDR:
+		return lapic_load(&l->ldr);
+	case APIC_DFR:
+		return lapic_load(&l->dfr);
+	case APIC_SVR:
+		return lapic_load(&l->svr);
+	case APIC_ESR:
+		return l->esr;
+	case APIC_ICR:
+		return l->icr_lo;	/* delivery is instant: never pending */
+	case APIC_ICR2:
+		return l->icr_hi;
+	case APIC_TMICT:
+		return l->timer.initial;
+	case APIC_TMCCT:
+		return lapic_timer_current(l);
+	case APIC_TDCR:
+		return l->timer.divide_reg;
+	default:
+		return 0;	/* EOI, RRD and reserved offsets */
+	}
+}
+
+static void lapic_write_svr(struct lapic *l, u32 value)
+{
+	/* Vector, APIC enable, focus checking; no EOI-broadcast suppression. */
+	lapic_store(&l->svr, value & 0x3ff);
+	if (value & APIC_SVR_ENABLE)
+		return;
+	/* Software disable masks every LVT entry. */
+	for (unsigned int i = 0; i < NR_LVT; i++)
+		lapic_store(&l->lvt[i], lapic_load(&l->lvt[i]) | APIC_LVT_MASKED);
+}
+
+static void lapic_write_lvt(struct lapic *l, unsigned int idx, u32 value)
+{
+	value &= lvt_writable[idx];
+	if (!lapic_sw_enabled(l))
+		value |= APIC_LVT_MASKED;
+	switch (idx) {
+	case LVT_TIMER:
+		lapic_timer_write_lvt(l, value);
+		break;
+	case LVT_LINT0:
+		lapic_write_lint0(l, value);
+		break;
+	default:
+		lapic_store(&l->lvt[idx], value);
+		break;
+	}
+}
+
+void lapic_reg_write(struct lapic *l, u32 reg, u32 value)
+{
+	unsigned int i;
+
+	if (reg_is_lvt(reg, &i)) {
+		lapic_write_lvt(l, i, value);
+		return;
+	}
+	switch (reg) {
+	case APIC_ID:
+		lapic_store(&l->id, value & 0xff000000U);
+		break;
+	case APIC_TPR:
+		lapic_set_tpr(l, value);
+		break;
+	case APIC_EOI:
+		lapic_eoi(l);
+		break;
+	case APIC_LDR:
+		lapic_store(&l->ldr, value & 0xff000000U);
+		break;
+	case APIC_DFR:
+		lapic_store(&l->dfr, value | 0x0fffffffU);
+		break;
+	case APIC_SVR:
+		lapic_write_svr(l, value);
+		break;
+	case APIC_ESR:
+		/* A write latches the errors seen since the last one. */
+		l->esr = __atomic_exchange_n(&l->esr_pending, 0, __ATOMIC_RELAXED);
+		break;
+	case APIC_ICR:
+		l->icr_lo = value & ~APIC_DELIVERY_PENDING;
+		lapic_send_ipi(l);
+		break;
+	case APIC_ICR2:
+		l->icr_hi = value & 0xff000000U;
+		break;
+	case APIC_TMICT:
+		lapic_timer_write_initial(l, value);
+		break;
+	case APIC_TDCR:
+		lapic_timer_write_divide(l, value);
+		break;
+	default:
+		break;	/* read-only and reserved registers */
+	}
+}
+
+void lapic_send_ipi(struct lapic *l)
+{
+	u32 lo = l->icr_lo;
+	struct apic_msg m = {
+		.vector = lo & APIC_VECTOR_MASK,
+		.mode = (lo >> APIC_DM_SHIFT) & 7,
+		.dest = l->icr_hi >> 24,
+		.shorthand = (lo >> APIC_SHORTHAND_SHIFT) & 3,
+		.logical = lo & APIC_DEST_LOGICAL,
+		.level_trig = lo & APIC_TRIGGER_LEVEL,
+	};
+
+	/* INIT level de-assert only resynchronises arbitration IDs. */
+	if (m.mode == APIC_DM_INIT && m.level_trig && !(lo & APIC_LEVEL_ASSERT))
+		return;
+	if ((m.mode == APIC_DM_FIXED || m.mode == APIC_DM_LOWEST) && m.vector < 16) {
+		lapic_error(l, APIC_ESR_SEND_ILLEGAL);
+		return;
+	}
+	m.lowest = m.mode == APIC_DM_LOWEST;
+	apic_bus_deliver(l->chip, &m, l);
+}
+
+/*
+ * The page takes aligned 32-bit accesses to 16-byte-aligned registers;
+ * narrower reads get the bytes they cover, and bytes past the register's
+ * 32 bits read as 0.
+ */
+void lapic_mmio_read(struct lapic *l, u64 offset, void *data, unsigned int len)
+{
+	unsigned int inner = offset & 0xf;
+	u64 v = 0;
+
+	if (offset < LAPIC_PAGE_SIZE && inner < 4)
+		v = (u64)lapic_reg_read(l, (u32)(offset & ~0xfULL)) >> (8 * inner);
+	bus_data_put(data, len, v);
+}
+
+void lapic_mmio_write(struct lapic *l, u64 offset, const void *data, unsigned int len)
+{
+	if (offset >= LAPIC_PAGE_SIZE || (offset & 0xf) || len < 4) {
+		pr_warn_once("lapic: ignored %u-byte write at offset %#llx", len,
+			     (unsigned long long)offset);
+		return;
+	}
+	lapic_reg_write(l, (u32)offset, (u32)bus_data_get(data, 4));
+}
+
+u64 lapic_mmio_base(const struct lapic *l)
+{
+	u64 base = lapic_load(&l->apic_base);
+
+	if (!(base & APIC_BASE_ENABLE))
+		return SOFT_LAPIC_OFF;
+	return base & APIC_BASE_ADDR_MASK;
+}
