@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "cli/config.h"
+#include "cli/ctl.h"
 #include "lib/log.h"
 #include "machine/vm.h"
 
@@ -11,6 +13,7 @@
 static int cmd_run(int argc, char **argv)
 {
 	static struct vm_config cfg;
+	struct api_server *api;
 	struct vm *vm;
 	int code;
 
@@ -21,7 +24,12 @@ static int cmd_run(int argc, char **argv)
 	vm = vm_create(&cfg);
 	if (!vm)
 		return EXIT_CODE_USAGE;
+	if (api_server_start(vm, cfg.api_sock, KILN_VERSION, &api)) {
+		vm_destroy(vm);
+		return EXIT_CODE_USAGE;
+	}
 	code = vm_run(vm);
+	api_server_stop(api);
 	vm_destroy(vm);
 	return code;
 }
@@ -32,6 +40,8 @@ static void usage(FILE *out)
 		"usage: kiln <command> [options]\n"
 		"\n"
 		"  run        boot a guest (kiln run --help)\n"
+		"  ctl        drive a running VM through its API (kiln ctl --help)\n"
+		"  list       the running VMs of this user\n"
 		"  version    print the version\n");
 }
 
@@ -43,6 +53,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ctl"))
+		return ctl_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list"))
+		return list_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("kiln %s\n", KILN_VERSION);
 		return 0;
