@@ -54,6 +54,11 @@ GUEST_BLOB(prog_io,
 	"mov $1, %eax\n cpuid\n mov %ebx, 0x90008\n mov %ecx, 0x9000c\n"
 	"mov $0xb, %eax\n mov $1, %ecx\n cpuid\n mov %eax, 0x90010\n"
 	"mov %ebx, 0x90014\n mov %ecx, 0x90018\n mov %edx, 0x9001c\n"
+	"mov $0xb, %eax\n xor %ecx, %ecx\n cpuid\n mov %eax, 0x90060\n"
+	"mov %ebx, 0x90064\n mov %ecx, 0x90068\n"
+	"xor %esi, %esi\n"
+	"2: mov $4, %eax\n mov %esi, %ecx\n cpuid\n mov %eax, 0x90080(,%rsi,4)\n"
+	"inc %esi\n cmp $8, %esi\n jb 2b\n"
 	"mov $0xf4, %dx\n xor %eax, %eax\n out %eax, %dx\n"
 	"1: hlt\n jmp 1b\n"
 	"9: .ascii \"hello\"\n");
@@ -321,6 +326,20 @@ static void io_mmio_and_cpuid(void **state)
 	assert_int_equal(guest_u32(t, 0x90014), 4);
 	assert_int_equal(guest_u32(t, 0x90018), 2 << 8 | 1);
 	assert_int_equal(guest_u32(t, 0x9001c), 0);
+
+	/* Leaf 0xB, subleaf 0: SMT level, one thread per core. */
+	assert_int_equal(guest_u32(t, 0x90060), 0);
+	assert_int_equal(guest_u32(t, 0x90064), 1);
+	assert_int_equal(guest_u32(t, 0x90068), 1 << 8);
+	/* Leaf 4: 4 cores per package; L1/L2 per core, L3 shared by all. */
+	for (int i = 0; i < 8; i++) {
+		u32 eax = guest_u32(t, 0x90080 + 4 * i), level = (eax >> 5) & 7;
+
+		if ((eax & 0x1f) == 0)
+			break;
+		assert_int_equal(eax >> 26, 3);
+		assert_int_equal((eax >> 14) & 0xfff, level >= 3 ? 3 : 0);
+	}
 
 	/* Every port access above is one exit, but the rep forms may batch. */
 	assert_in_range(t->vm.vcpus[0].stats.exits[EXIT_IO], 8, 8 + 5 + 4);
