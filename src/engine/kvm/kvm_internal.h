@@ -19,6 +19,9 @@ struct kvm_vm {
 	struct kvm_cpuid2 *supported;	/* KVM_GET_SUPPORTED_CPUID, unfiltered */
 };
 
+/* KVM statistics that count a vCPU's halted time (kvm_stats.c). */
+#define KVM_IDLE_STATS 3
+
 /* The kvm engine's private part of struct vcpu (vcpu->engine_data). */
 struct kvm_vcpu {
 	int fd;
@@ -33,6 +36,13 @@ struct kvm_vcpu {
 	pthread_mutex_t thread_lock;
 	pthread_t thread;
 	bool in_run;
+
+	/* Time accounting: all of KVM_RUN, and KVM's own halted-time counters. */
+	u64 in_kvm_ns;
+	u64 last_refresh_ns;
+	int stats_fd;			/* KVM_GET_STATS_FD, or -1 */
+	unsigned int nr_idle;
+	u64 idle_offsets[KVM_IDLE_STATS];
 };
 
 /*
@@ -69,6 +79,11 @@ int kvm_cpuid_setup(struct vcpu *vcpu);
 int kvm_vcpu_set_state(struct vcpu *vcpu, const struct cpu_state *st);
 int kvm_vcpu_get_state(struct vcpu *vcpu, struct cpu_state *st);
 int kvm_vcpu_init_boot_state(struct vcpu *vcpu);
+
+/* kvm_stats.c: vcpu->stats.run_ns and idle_ns from KVM's counters. */
+void kvm_vcpu_stats_open(struct kvm_vcpu *kv);
+void kvm_vcpu_stats_close(struct kvm_vcpu *kv);
+void kvm_vcpu_stats_refresh(struct vcpu *vcpu, struct kvm_vcpu *kv);
 
 /* kvm_run.c */
 enum vcpu_run_result kvm_vcpu_run(struct vcpu *vcpu);

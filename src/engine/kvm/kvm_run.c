@@ -168,6 +168,19 @@ static struct exit_action handle_exit(struct vcpu *vcpu, struct kvm_vcpu *kv)
 	}
 }
 
+/* How stale --stats or the API may find the run/idle split. */
+#define STATS_REFRESH_NS 100000000ULL
+
+static void account_run_time(struct vcpu *vcpu, struct kvm_vcpu *kv, u64 start, u64 end)
+{
+	kv->in_kvm_ns += end - start;
+	vcpu->stats.run_ns += end - start;
+	if (end - kv->last_refresh_ns >= STATS_REFRESH_NS) {
+		kv->last_refresh_ns = end;
+		kvm_vcpu_stats_refresh(vcpu, kv);
+	}
+}
+
 static enum vcpu_run_result run_loop(struct vcpu *vcpu, struct kvm_vcpu *kv)
 {
 	struct kvm_run *run = kv->run;
@@ -182,7 +195,7 @@ static enum vcpu_run_result run_loop(struct vcpu *vcpu, struct kvm_vcpu *kv)
 
 		start = now_ns();
 		ret = ioctl(kv->fd, KVM_RUN, 0);
-		vcpu->stats.run_ns += now_ns() - start;
+		account_run_time(vcpu, kv, start, now_ns());
 
 		/*
 		 * Pairs with kvm_vcpu_kick(): a kick that lands after this
@@ -217,6 +230,7 @@ enum vcpu_run_result kvm_vcpu_run(struct vcpu *vcpu)
 		return VCPU_RUN_ERROR;
 	}
 	result = run_loop(vcpu, kv);
+	kvm_vcpu_stats_refresh(vcpu, kv);
 	kvm_vcpu_leave_thread(kv);
 	return result;
 }

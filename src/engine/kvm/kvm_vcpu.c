@@ -42,6 +42,7 @@ int kvm_vcpu_create(struct vcpu *vcpu)
 	if (!kv)
 		return -1;
 	kv->fd = -1;
+	kv->stats_fd = -1;
 	pthread_mutex_init(&kv->thread_lock, NULL);
 	vcpu->engine_data = kv;
 
@@ -64,6 +65,7 @@ int kvm_vcpu_create(struct vcpu *vcpu)
 	}
 	kv->run = run;
 	kv->run_size = kvm->run_size;
+	kvm_vcpu_stats_open(kv);
 
 	if (kvm_cpuid_setup(vcpu) || kvm_vcpu_init_boot_state(vcpu))
 		return -1;
@@ -76,6 +78,7 @@ void kvm_vcpu_destroy(struct vcpu *vcpu)
 
 	if (!kv)
 		return;
+	kvm_vcpu_stats_close(kv);
 	if (kv->run)
 		munmap(kv->run, kv->run_size);
 	if (kv->fd >= 0)
