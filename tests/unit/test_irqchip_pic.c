@@ -154,6 +154,23 @@ static void priority_and_nesting(void **state)
 	assert_int_equal(intack(f), -1);
 }
 
+static void in_service_irq_waits_for_its_eoi(void **state)
+{
+	struct fixture *f = *state;
+
+	linux_init(f, 0x01);
+	outb(f, M_DATA, 0x00);
+	soft_irqchip_set_irq(f->chip, GSI_COM1, true);
+	assert_int_equal(intack(f), 0x34);
+	/* A new edge on the line in service is latched but not raised. */
+	soft_irqchip_set_irq(f->chip, GSI_COM1, false);
+	soft_irqchip_set_irq(f->chip, GSI_COM1, true);
+	assert_int_equal(inb(f, M_CMD), 1U << 4);
+	assert_int_equal(intack(f), -1);
+	outb(f, M_CMD, 0x64);
+	assert_int_equal(intack(f), 0x34);
+}
+
 static void auto_eoi(void **state)
 {
 	struct fixture *f = *state;
@@ -273,6 +290,7 @@ int main(void)
 		T(extint_through_lint0),
 		T(slave_cascade),
 		T(priority_and_nesting),
+		T(in_service_irq_waits_for_its_eoi),
 		T(auto_eoi),
 		T(elcr_level_lines),
 		T(vanished_request_and_spurious_irq7),
