@@ -18,10 +18,12 @@ struct bz {
 	size_t len;
 };
 
-/* A relocatable 64-bit kernel, protocol 2.15, as a modern bzImage says. */
+/*
+ * A relocatable 64-bit kernel, protocol 2.15, as a modern bzImage says.
+ * The file buffer survives re-initialisation; free it once per test.
+ */
 static void bz_init(struct bz *bz)
 {
-	memset(bz, 0, sizeof(*bz));
 	bz->hdr = (struct setup_header){
 		.setup_sects = SETUP_SECTS,
 		.boot_flag = 0xaa55,
@@ -87,7 +89,7 @@ static void good_bzimage_boots(void **state)
 {
 	struct test_vm *t = *state;
 	struct boot_params bp;
-	struct bz bz;
+	struct bz bz = { 0 };
 	u8 initrd[3 * 4096 + 17];
 	const u8 *img, *loaded;
 
@@ -132,7 +134,7 @@ static void good_bzimage_boots(void **state)
 static void setup_sects_zero_means_four(void **state)
 {
 	struct test_vm *t = *state;
-	struct bz bz;
+	struct bz bz = { 0 };
 
 	bz_init(&bz);
 	bz.hdr.setup_sects = 0;
@@ -146,7 +148,7 @@ static void non_relocatable_loads_at_1mib(void **state)
 	struct test_vm *t = *state;
 	struct boot_params bp;
 	u8 initrd[4096] = { 1, 2, 3 };
-	struct bz bz;
+	struct bz bz = { 0 };
 
 	t->cfg.initrd_path = test_vm_file(t, "initrd", initrd, sizeof(initrd));
 	bz_init(&bz);
@@ -166,7 +168,7 @@ static void non_relocatable_loads_at_1mib(void **state)
 static void small_ram_falls_back_to_1mib(void **state)
 {
 	struct test_vm small;
-	struct bz bz;
+	struct bz bz = { 0 };
 
 	(void)state;
 	assert_int_equal(test_vm_init(&small, 20 * MiB), 0);
@@ -192,7 +194,7 @@ static void old_protocol_has_no_rsdp(void **state)
 {
 	struct test_vm *t = *state;
 	struct boot_params bp;
-	struct bz bz;
+	struct bz bz = { 0 };
 
 	bz_init(&bz);
 	bz.hdr.version = 0x020d;
@@ -206,7 +208,7 @@ static void cmdline_limits(void **state)
 {
 	struct test_vm *t = *state;
 	char *long_cmdline;
-	struct bz bz;
+	struct bz bz = { 0 };
 
 	bz_init(&bz);
 	bz.hdr.cmdline_size = strlen(CMDLINE);
@@ -235,7 +237,7 @@ static void cmdline_limits(void **state)
 static void truncated_bzimage_fails(void **state)
 {
 	struct test_vm *t = *state;
-	struct bz bz;
+	struct bz bz = { 0 };
 
 	bz_init(&bz);
 	bz_bytes(&bz);
@@ -251,7 +253,7 @@ static void truncated_bzimage_fails(void **state)
 static void bad_headers_fail(void **state)
 {
 	struct test_vm *t = *state;
-	struct bz bz;
+	struct bz bz = { 0 };
 
 	bz_init(&bz);
 	bz.hdr.header = 0x53726449;		/* "IdrS" */
@@ -278,7 +280,7 @@ static void bad_headers_fail(void **state)
 static void kernel_too_big_fails(void **state)
 {
 	struct test_vm *t = *state;
-	struct bz bz;
+	struct bz bz = { 0 };
 
 	bz_init(&bz);
 	bz.hdr.init_size = RAM;			/* runs past the end of RAM */
@@ -296,7 +298,7 @@ static void kernel_too_big_fails(void **state)
 static void initrd_that_does_not_fit_fails(void **state)
 {
 	struct test_vm *t = *state;
-	struct bz bz;
+	struct bz bz = { 0 };
 	const char *path;
 	int fd;
 

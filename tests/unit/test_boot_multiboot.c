@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Multiboot v1 kernels, as kvm-unit-tests' .flat files are. */
+#include "test_boot_vm.h"
+#include "test_boot_elf_image.h"
+
+#include "machine/boot/elf.h"
+#include "machine/boot/multiboot.h"
+
+#define RAM		(128 * MiB)
+#define LOAD_ADDR	(4 * MiB)	/* where kvm-unit-tests link */
+#define SEG_OFF		0x1000
+#define SEG_SIZE	0x2000
+#define BSS_SIZE	0x3000
+#define ENTRY		(LOAD_ADDR + 0x40)
+#define CMDLINE		"-smp 2 arg"
+
+static int setup(void **state)
+{
+	struct test_vm *t = calloc(1, sizeof(*t));
+
+	if (!t || test_vm_init(t, RAM))
+		return -1;
+	t->cfg.cmdline = CMDLINE;
+	*state = t;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	test_vm_destroy(*state);
+	free(*state);
+	return 0;
+}
+
+static void mb_header(u8 *p, u32 flags)
+{
+	put32(p, MB_HEADER_MAGIC);
+	put32(p + 4, flags);
+	put32(p + 8, (u32)-(MB_HEADER_MAGIC + flags));
+}
+
+/* An ELF32 with the multiboot header at the start of its one segment. */
+static void build_mb_elf(struct test_elf *e, u32 flags)
+{
+	u8 seg[SEG_SIZE];
+
+	for (size_t i = 0; i < sizeof(seg); i++)
+		seg[i] = (u8)(i * 5 + 1);
+	mb_header(seg, flags);
+	test_elf_init(e, false, ENTRY, 1);
+	test_elf_phdr(e, 0, PT_LOAD, SEG_OFF, LOAD_ADDR, LOAD_ADDR, SEG_SIZE,
+		      SEG_SIZE + BSS_SIZE, 0x1000);
+	test_elf_data(e, SEG_OFF, seg, sizeof(seg));
+}
+
+static void check_entry(struct test_vm *t, u32 entry)
+{
+	const struct cpu_state *st = &t->st;
+
+	assert_int_equal(st->rip, entry);
+	assert_int_equal(st->gpr[GPR_RAX], 0x2badb002);
+	assert_int_equal(st->gpr[GPR_RBX], MB_INFO_ADDR);
+	assert_true(st->cr0 & CR0_PE);
+	assert_false(st->cr0 & CR0_PG);
+	assert_int_equal(st->efer, 0);
+	assert_int_equal(st->cs.l, 0);
+	assert_int_equal(st->cs.db, 1);
+	assert_int_equal(st->cs.base, 0);
+	assert_int_equal(st->cs.limit, 0xffffffff);
+	assert_int_equal(st->ds.limit, 0xffffffff);
+	assert_int_equal(st->ds.type & 0xa, 0x2);
+	assert_int_equal(st->ss.db, 1);
+	assert_int_equal(st->rflags, RFLAGS_FIXED);
+}
+
+/* The info fields kvm-unit-tests' lib/x86/setup.c and cstart*.S read. */
+static void check_info(struct test_vm *t, const char *cmdline, const u8 *initrd,
+		       size_t initrd_len, u64 kernel_end)
+{
+	struct mb_mmap_entry mmap[E820_MAX_ENTRIES];
+	struct mb_module mod;
+	struct mb_info info;
+
+	assert_int_equal(guest_read(&t->vm.mem, MB_INFO_ADDR, &info, sizeof(info)), 0);
+	assert_true(info.flags & MB_INFO_MEMORY);
+	assert_true(info.flags & MB_INFO_CMDLINE);
+	assert_true(info.flags & MB_INFO_MODS);
+	assert_true(info.flags & MB_INFO_MEM_MAP);
+	assert_int_equal(info.mem_lower, 639);
+	assert_int_equal(info.mem_upper, (RAM - 1 * MiB) / KiB);
+	assert_string_equal(test_gpa(t, info.cmdline, strlen(cmdline) + 1), cmdline);
+	assert_string_equal(test_gpa(t, info.boot_loader_name, 5), "kiln");
+
+	assert_int_equal(info.mmap_length, t->vm.memmap.nr_e820 * 24);
+	assert_int_equal(guest_read(&t->vm.mem, info.mmap_addr, mmap, info.mmap_length), 0);
+	for (unsigned int i = 0; i < t->vm.memmap.nr_e820; i++) {
+		assert_int_equal(mmap[i].size, 20);
+		assert_int_equal(mmap[i].addr, t->vm.memmap.e820[i].addr);
+		assert_int_equal(mmap[i].len, t->vm.memmap.e820[i].size);
+		assert_int_equal(mmap[i].type, t->vm.memmap.e820[i].type);
+	}
+
+	if (!initrd) {
+		assert_int_equal(info.mods_count, 0);
+		return;
+	}
+	assert_int_equal(info.mods_count, 1);
+	assert_int_equal(guest_read(&t->vm.mem, info.mods_addr, &mod, sizeof(mod)), 0);
+	assert_int_equal(mod.mod_end - mod.mod_start, initrd_len);
+	assert_int_equal(mod.mod_start % 4096, 0);
+	assert_true(mod.mod_start >= kernel_end);
+	assert_memory_equal(test_gpa(t, mod.mod_start, initrd_len), initrd, initrd_len);
+	assert_string_equal(test_gpa(t, mod.string, strlen(t->cfg.initrd_path) + 1),
+			    t->cfg.initrd_path);
+}
+
+static void elf32_multiboot_boots(void **state)
+{
+	static const char env[] = "QEMU_ACCEL=kvm\nKVM_UNIT_TESTS_ENV=1\n";
+	struct test_vm *t = *state;
+	char cmdline[256];
+	struct test_elf e;
+	const u8 *bss;
+
+	t->cfg.initrd_path = test_vm_file(t, "env", env, sizeof(env) - 1);
+	memset(test_gpa(t, LOAD_ADDR, SEG_SIZE + BSS_SIZE), 0xcc, SEG_SIZE + BSS_SIZE);
+	build_mb_elf(&e, MB_HF_PAGE_ALIGN | MB_HF_MEMORY_INFO);
+	assert_int_equal(test_boot(t, e.buf, e.len), 0);
+
+	check_entry(t, ENTRY);
+	assert_memory_equal(test_gpa(t, LOAD_ADDR, SEG_SIZE), e.buf + SEG_OFF, SEG_SIZE);
+	bss = test_gpa(t, LOAD_ADDR + SEG_SIZE, BSS_SIZE);
+	for (size_t i = 0; i < BSS_SIZE; i++)
+		assert_int_equal(bss[i], 0);
+	/* argv[0] is the kernel, then the command line: what kvm-unit-tests parse. */
+	snprintf(cmdline, sizeof(cmdline), "%s %s", t->cfg.kernel_path, CMDLINE);
+	check_info(t, cmdline, (const u8 *)env, sizeof(env) - 1, LOAD_ADDR + SEG_SIZE + BSS_SIZE);
+	t->cfg.initrd_path = NULL;
+
+	/* No initrd, no command line: no module, argv[0] alone. */
+	t->cfg.cmdline = NULL;
+	assert_int_equal(test_boot(t, e.buf, e.len), 0);
+	check_info(t, t->cfg.kernel_path, NULL, 0, 0);
+	t->cfg.cmdline = CMDLINE;
+}
+
+/* Flag 16: the header's addresses, not ELF, say what to load. */
+static void aout_kludge_boots(void **state)
+{
+	struct test_vm *t = *state;
+	const u32 hdr_off = 0x40, load = 2 * MiB, bss_end = load + 0x3000;
+	u8 img[0x1000];
+	const u8 *bss;
+
+	for (size_t i = 0; i < sizeof(img); i++)
+		img[i] = (u8)(i * 3);
+	mb_header(img + hdr_off, MB_HF_MEMORY_INFO | MB_HF_AOUT_KLUDGE);
+	put32(img + hdr_off + 12, load + hdr_off);	/* header_addr */
+	put32(img + hdr_off + 16, load);		/* load_addr */
+	put32(img + hdr_off + 20, 0);			/* load_end: the whole file */
+	put32(img + hdr_off + 24, bss_end);
+	put32(img + hdr_off + 28, load + 0x100);	/* entry */
+	memset(test_gpa(t, load, 0x3000), 0xcc, 0x3000);
+	assert_int_equal(test_boot(t, img, sizeof(img)), 0);
+	check_entry(t, load + 0x100);
+	assert_memory_equal(test_gpa(t, load, sizeof(img)), img, sizeof(img));
+	bss = test_gpa(t, load + sizeof(img), bss_end - load - sizeof(img));
+	for (size_t i = 0; i < bss_end - load - sizeof(img); i++)
+		assert_int_equal(bss[i], 0);
+
+	/* load_end_addr given: only that much is loaded. */
+	put32(img + hdr_off + 20, load + 0x800);
+	put32(img + hdr_off + 24, 0);
+	memset(test_gpa(t, load, 0x1000), 0xee, 0x1000);
+	assert_int_equal(test_boot(t, img, sizeof(img)), 0);
+	assert_memory_equal(test_gpa(t, load, 0x800), img, 0x800);
+	assert_int_equal(*(u8 *)test_gpa(t, load + 0x800, 1), 0xee);
+}
+
+static void bad_aout_headers_fail(void **state)
+{
+	struct test_vm *t = *state;
+	const u32 hdr_off = 0x40, load = 2 * MiB;
+	static const struct {
+		u32 header_addr, load_addr, load_end, bss_end;
+	} bad[] = {
+		{ 2 * MiB, 2 * MiB + 0x100, 0, 0 },		/* header below load */
+		{ 2 * MiB + 0x1000, 2 * MiB, 0, 0 },		/* before the file start */
+		{ 2 * MiB + 0x40, 2 * MiB, 2 * MiB, 0 },	/* load_end == load */
+		{ 2 * MiB + 0x40, 2 * MiB, 2 * MiB + 0x2000, 0 },	/* past the file */
+		{ 2 * MiB + 0x40, 2 * MiB, 0, 2 * MiB + 0x10 },	/* bss ends in the image */
+		{ 0x8040, 0x8000, 0, 0 },			/* below 1 MiB */
+		{ 0xc0000040, 0xc0000000, 0, 0 },		/* in the PCI hole */
+		{ 2 * MiB + 0x40, 2 * MiB, 0, 0xffffffff },	/* bss past RAM */
+	};
+	u8 img[0x1000];
+
+	memset(img, 0x90, sizeof(img));
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		mb_header(img + hdr_off, MB_HF_AOUT_KLUDGE);
+		put32(img + hdr_off + 12, bad[i].header_addr);
+		put32(img + hdr_off + 16, bad[i].load_addr);
+		put32(img + hdr_off + 20, bad[i].load_end);
+		put32(img + hdr_off + 24, bad[i].bss_end);
+		put32(img + hdr_off + 28, load);
+		assert_int_equal(test_boot(t, img, sizeof(img)), -1);
+	}
+	/* The header's address fields cut off by the end of the file. */
+	memset(img, 0x90, sizeof(img));
+	mb_header(img + sizeof(img) - 12, MB_HF_AOUT_KLUDGE);
+	assert_int_equal(test_boot(t, img, sizeof(img)), -1);
+}
+
+static void bad_multiboot_images_fail(void **state)
+{
+	struct test_vm *t = *state;
+	struct test_elf e;
+	u8 raw[0x800];
+
+	/* A requirement Kiln cannot meet (bit 3). */
+	build_mb_elf(&e, MB_HF_MEMORY_INFO | (1U << 3));
+	assert_int_equal(test_boot(t, e.buf, e.len), -1);
+
+	/* A bad checksum is no header: then an ELF32 without one cannot boot. */
+	build_mb_elf(&e, 0);
+	put32(e.buf + SEG_OFF + 8, 0);
+	assert_int_equal(test_boot(t, e.buf, e.len), -1);
+
+	/* A header beyond the first 8 KiB does not count. */
+	memset(raw, 0, sizeof(raw));
+	assert_int_equal(test_boot(t, raw, sizeof(raw)), -1);
+
+	/* Neither ELF nor flag 16. */
+	mb_header(raw + 0x10, MB_HF_MEMORY_INFO);
+	assert_int_equal(test_boot(t, raw, sizeof(raw)), -1);
+
+	/* Every truncation of a good image fails cleanly. */
+	build_mb_elf(&e, MB_HF_MEMORY_INFO);
+	test_quiet(true);
+	for (size_t len = 1; len < e.len; len += 7)
+		assert_int_equal(test_boot(t, e.buf, len), -1);
+	test_quiet(false);
+
+	/* The multiboot command line is bounded like any other. */
+	build_mb_elf(&e, 0);
+	assert_int_equal(test_boot(t, e.buf, e.len), 0);
+	{
+		char *huge = malloc(LAYOUT_CMDLINE_MAX);
+
+		assert_non_null(huge);
+		memset(huge, 'a', LAYOUT_CMDLINE_MAX - 1);
+		huge[LAYOUT_CMDLINE_MAX - 1] = '\0';
+		t->cfg.cmdline = huge;		/* fits alone, not after argv[0] */
+		assert_int_equal(test_boot(t, e.buf, e.len), -1);
+		t->cfg.cmdline = CMDLINE;
+		free(huge);
+	}
+}
+
+static void header_past_8k_is_not_multiboot(void **state)
+{
+	struct test_vm *t = *state;
+	struct test_elf e;
+	u8 seg[0x200];
+
+	/* The header sits at file offset 0x2000: too far to count. */
+	memset(seg, 0, sizeof(seg));
+	mb_header(seg, 0);
+	test_elf_init(&e, false, LOAD_ADDR, 1);
+	test_elf_phdr(&e, 0, PT_LOAD, 0x2000, LOAD_ADDR, LOAD_ADDR, sizeof(seg), sizeof(seg), 0x1000);
+	test_elf_data(&e, 0x2000, seg, sizeof(seg));
+	assert_int_equal(test_boot(t, e.buf, e.len), -1);	/* a plain ELF32: refused */
+	/* Moved to 0x1ff0 it does, and the same image boots. */
+	memmove(e.buf + 0x1ff0, e.buf + 0x2000, sizeof(seg));
+	test_elf_phdr(&e, 0, PT_LOAD, 0x1ff0, LOAD_ADDR, LOAD_ADDR, sizeof(seg), sizeof(seg), 0x1000);
+	assert_int_equal(test_boot(t, e.buf, e.len), 0);
+	check_entry(t, LOAD_ADDR);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(elf32_multiboot_boots),
+		cmocka_unit_test(aout_kludge_boots),
+		cmocka_unit_test(bad_aout_headers_fail),
+		cmocka_unit_test(bad_multiboot_images_fail),
+		cmocka_unit_test(header_past_8k_is_not_multiboot),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
