@@ -178,12 +178,12 @@ const struct bus_device_ops ioapic_mmio_ops = {
 	.write = ioapic_mmio_write,
 };
 
-void ioapic_init(struct ioapic *io, struct soft_irqchip *chip)
+void ioapic_init(struct ioapic *io, struct soft_irqchip *chip, u8 id)
 {
 	pthread_mutex_init(&io->lock, NULL);
 	io->chip = chip;
 	io->ioregsel = 0;
-	io->id = 0;
+	io->id = (u32)(id & 0xf) << 24;
 	io->level = 0;
 	io->pending = 0;
 	for (unsigned int pin = 0; pin < IOAPIC_NR_PINS; pin++)

@@ -37,7 +37,8 @@ struct ioapic {
 
 extern const struct bus_device_ops ioapic_mmio_ops;
 
-void ioapic_init(struct ioapic *io, struct soft_irqchip *chip);
+/* id: the 4-bit IOAPIC ID the guest first reads (the MADT's, ideally). */
+void ioapic_init(struct ioapic *io, struct soft_irqchip *chip, u8 id);
 void ioapic_destroy(struct ioapic *io);
 void ioapic_set_irq(struct ioapic *io, unsigned int pin, bool level);
 /* A LAPIC's EOI of a level-triggered vector: clears remote IRR. */

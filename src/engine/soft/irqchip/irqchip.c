@@ -80,7 +80,8 @@ struct soft_irqchip *soft_irqchip_create(struct vm *vm, unsigned int nr_cpus)
 	chip->mem = &vm->mem;
 	chip->nr_cpus = nr_cpus;
 	soft_clock_init(&chip->clock, NULL, NULL);
-	ioapic_init(&chip->ioapic, chip);
+	/* The MADT gives the IOAPIC the ID after the last CPU's. */
+	ioapic_init(&chip->ioapic, chip, (u8)nr_cpus);
 	pic_init(&chip->pic, chip);
 	pit_init(&chip->pit, chip);
 	for (unsigned int i = 0; i < nr_cpus; i++)
