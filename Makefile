@@ -75,6 +75,9 @@ guests:
 check: all unit guests
 	BUILD=$(BUILD) tests/run
 
+fuzz:
+	$(MAKE) -C tests/fuzz BUILD=$(abspath $(BUILD))/fuzz
+
 check-san:
 	$(MAKE) BUILD=build-san SAN=1 check
 
