@@ -106,13 +106,17 @@ static u16 rand_fcw(void)
 		cw |= X87_EXC_FLAGS;
 	else
 		cw |= rng64() & X87_EXC_FLAGS;
-	return cw | (rng64() & 0x1000);		/* X bit, ignored */
+	cw |= rng64() & 0x1000;			/* X bit, ignored */
+	/* Sometimes bits that do not exist, for the loads to drop. */
+	if (!rng_below(8))
+		cw ^= rng64() & 0xe080;
+	return cw;
 }
 
 static void rand_state(struct x87_state *st)
 {
 	x87_init(st);
-	st->fcw = rand_fcw();
+	st->fcw = x87_fcw_value(rand_fcw());
 	st->fsw = rng64() & (X87_FSW_TOP | X87_FSW_C0 | X87_FSW_C1 |
 			     X87_FSW_C2 | X87_FSW_C3);
 	if (!rng_below(4))
@@ -144,6 +148,8 @@ static void rand_image(u8 *mem, unsigned int bytes, bool opsize16)
 	for (unsigned int i = 0; i < bytes; i++)
 		mem[i] = (u8)rng64();
 	x87_env_store(&st, mem, opsize16, false);
+	if (!rng_below(8))	/* control word bits that do not exist */
+		mem[1] ^= rng64() & 0xe0;
 	if (!rng_below(4))	/* a tag word that disagrees with the contents */
 		memcpy(mem + (opsize16 ? 4 : 8), &(u16){ (u16)rng64() }, 2);
 	for (unsigned int i = 0; env + 10 * i < bytes; i++)
@@ -289,16 +295,16 @@ static void from_fxsave(struct x87_state *st, const u8 *fx)
 
 /*
  * The memory bytes the host's FNSTENV/FNSAVE filled with its own
- * pointers (instruction and data pointers, selectors, opcode), which
- * mean nothing here.
+ * instruction and data pointers and last opcode, which mean nothing here.
+ * The selectors beside them are compared: both store zero.
  */
 static bool pointer_byte(unsigned int i, unsigned int bytes, bool opsize16)
 {
 	if (bytes < 14)
 		return false;
 	if (opsize16)
-		return i >= 6 && i < 14;
-	return i >= 12 && i < 26;
+		return (i >= 6 && i < 8) || (i >= 10 && i < 12);
+	return (i >= 12 && i < 16) || (i >= 18 && i < 24);
 }
 
 static void dump_state(const char *who, const struct x87_state *st)
@@ -449,10 +455,134 @@ static void differential(void **state)
 	assert_true(traps > 0);
 }
 
+static enum fpu_fault exec(struct x87_state *st, u8 opcode, u8 modrm,
+			   bool opsize16, bool real_mode, u8 *mem, u64 ip,
+			   u64 dp)
+{
+	struct x87_op op = { .opcode = opcode, .modrm = modrm,
+			     .opsize16 = opsize16, .real_mode = real_mode,
+			     .ip = ip, .dp = dp };
+	enum fpu_fault f;
+
+	memcpy(op.mem, mem, sizeof(op.mem));
+	f = x87_exec(st, &op);
+	if (op.wrote & X87_WROTE_MEM)
+		memcpy(mem, op.mem, sizeof(op.mem));
+	return f;
+}
+
+/*
+ * The last instruction and operand pointers: set by non-control
+ * instructions only, and laid out per mode by FNSTENV.
+ */
+static void pointers(void **state)
+{
+	struct x87_state st;
+	u8 mem[108] = { 0 }, env[108];
+	u32 v32;
+	u16 v16;
+
+	(void)state;
+	x87_reset(&st);
+	memcpy(mem, &(float){ 1.5f }, 4);
+	/* fld dword [..] at 0x12345678, operand at 0x9abcdef0 */
+	assert_int_equal(exec(&st, 0xd9, 0x00, false, false, mem, 0x12345678,
+			      0x9abcdef0), FPU_OK);
+	/* fldcw is a control instruction: pointers stay. */
+	memcpy(mem, &(u16){ 0x037f }, 2);
+	assert_int_equal(exec(&st, 0xd9, 0x28, false, false, mem, 0x1111,
+			      0x2222), FPU_OK);
+	assert_int_equal(exec(&st, 0xd9, 0x30, false, false, env, 0x3333,
+			      0x4444), FPU_OK);
+	memcpy(&v32, env + 12, 4);
+	assert_int_equal(v32, 0x12345678);
+	memcpy(&v16, env + 18, 2);
+	assert_int_equal(v16, 0x100);	/* d9 00 */
+	memcpy(&v32, env + 20, 4);
+	assert_int_equal(v32, 0x9abcdef0);
+	/* A register form keeps the data pointer. */
+	assert_int_equal(exec(&st, 0xd9, 0xe1, false, false, mem, 0x5555,
+			      0x6666), FPU_OK);	/* fabs */
+	assert_int_equal(st.fip, 0x5555);
+	assert_int_equal(st.fop, 0x1e1);
+	assert_int_equal(st.fdp, 0x9abcdef0);
+
+	/* Real mode, 16-bit: 20-bit pointers split, opcode beside FIP. */
+	st.fip = 0x12345;
+	st.fdp = 0xfedcb;
+	st.fop = 0x5a5;
+	x87_env_store(&st, env, true, true);
+	memcpy(&v16, env + 6, 2);
+	assert_int_equal(v16, 0x2345);
+	memcpy(&v16, env + 8, 2);
+	assert_int_equal(v16, 0x1000 | 0x5a5);
+	memcpy(&v16, env + 10, 2);
+	assert_int_equal(v16, 0xedcb);
+	memcpy(&v16, env + 12, 2);
+	assert_int_equal(v16, 0xf000);
+	/* Real mode, 32-bit: 32-bit pointers, high halves in bits 12-27. */
+	st.fip = 0x87654321;
+	st.fdp = 0x0fedcba9;
+	x87_env_store(&st, env, false, true);
+	memcpy(&v32, env + 12, 4);
+	assert_int_equal(v32 & 0xffff, 0x4321);
+	memcpy(&v32, env + 16, 4);
+	assert_int_equal(v32, 0x8765u << 12 | 0x5a5);
+	memcpy(&v32, env + 24, 4);
+	assert_int_equal(v32, 0x0fedu << 12);
+	/* And each layout reads back what it wrote. */
+	for (unsigned int layout = 0; layout < 4; layout++) {
+		struct x87_state back;
+		bool o16 = layout & 1, real = layout & 2;
+
+		st.fip = real ? (o16 ? 0xabcde : 0xabcdef12) : 0x1357;
+		st.fdp = real ? (o16 ? 0x54321 : 0x12345678) : 0x2468;
+		x87_env_store(&st, env, o16, real);
+		x87_reset(&back);
+		x87_env_load(&back, env, o16, real);
+		assert_int_equal(back.fcw, st.fcw);
+		assert_int_equal(back.fsw, st.fsw);
+		assert_int_equal(back.ftw, st.ftw);
+		assert_int_equal(back.fip, st.fip);
+		assert_int_equal(back.fdp, st.fdp);
+		if (real || !o16)
+			assert_int_equal(back.fop, st.fop);
+	}
+}
+
+/* FWAIT: #MF exactly when an unmasked exception is pending. */
+static void fwait(void **state)
+{
+	struct x87_state st;
+	u8 mem[108] = { 0 };
+
+	(void)state;
+	x87_reset(&st);
+	assert_int_equal(x87_fwait(&st), FPU_OK);
+	/* 1/0 with ZE unmasked. */
+	memcpy(mem, &(u16){ 0x037b }, 2);
+	assert_int_equal(exec(&st, 0xd9, 0x28, false, false, mem, 0, 0),
+			 FPU_OK);
+	assert_int_equal(exec(&st, 0xd9, 0xe8, false, false, mem, 0, 0),
+			 FPU_OK);	/* fld1 */
+	assert_int_equal(exec(&st, 0xd9, 0xee, false, false, mem, 0, 0),
+			 FPU_OK);	/* fldz */
+	assert_int_equal(exec(&st, 0xde, 0xf9, false, false, mem, 0, 0),
+			 FPU_OK);	/* fdivp: 1/0 */
+	assert_true(st.fsw & X87_FSW_ZE);
+	assert_int_equal(x87_fwait(&st), FPU_MF);
+	/* The next waiting instruction faults, a no-wait one does not. */
+	assert_int_equal(exec(&st, 0xd9, 0xe8, false, false, mem, 0, 0),
+			 FPU_MF);
+	assert_int_equal(exec(&st, 0xdb, 0xe2, false, false, mem, 0, 0),
+			 FPU_OK);	/* fnclex */
+	assert_int_equal(x87_fwait(&st), FPU_OK);
+}
+
 int main(void)
 {
 	static char names[16][24];
-	struct CMUnitTest tests[16];
+	struct CMUnitTest tests[18];
 
 	rng_seed();
 	for (unsigned int i = 0; i < 16; i++) {
@@ -465,6 +595,9 @@ int main(void)
 			.name = names[i], .test_func = differential,
 			.initial_state = (void *)(uintptr_t)(opcode << 1 | reg) };
 	}
+	tests[16] = (struct CMUnitTest){ .name = "pointers",
+					 .test_func = pointers };
+	tests[17] = (struct CMUnitTest){ .name = "fwait", .test_func = fwait };
 	return _cmocka_run_group_tests("x87", tests, ARRAY_SIZE(tests), NULL,
 				       NULL);
 }

@@ -18,11 +18,24 @@ struct x87_state {
 	u8 ftw;			/* abridged */
 	u16 fop;		/* last non-control opcode, 11 bits */
 	u64 fip, fdp;		/* last instruction and data pointers */
-	u16 fcs, fds;
 	u8 st[8][10];
 };
 
+/*
+ * The code and data selectors of those pointers are not kept: like
+ * current Intel parts (CPUID.(EAX=7):EBX[13], "FPU CS and DS
+ * deprecated"), every image stores them as zero.
+ */
+
 #define X87_FCW_DEFAULT 0x037f
+/* What a loaded control word keeps: masks, PC, RC, X; bit 6 reads as 1. */
+#define X87_FCW_WRITABLE 0x1f3f
+#define X87_FCW_ONES 0x0040
+
+static inline u16 x87_fcw_value(u16 v)
+{
+	return (v & X87_FCW_WRITABLE) | X87_FCW_ONES;
+}
 
 #define X87_FSW_IE (1u << 0)
 #define X87_FSW_DE (1u << 1)
@@ -77,7 +90,6 @@ struct x87_op {
 	bool real_mode;		/* real or v86: environment layouts differ */
 	u64 rflags;		/* in: FCMOVcc reads CF, ZF, PF; out: FCOMI */
 	u64 ip, dp;		/* this instruction's and operand's addresses */
-	u16 cs, ds;		/* selectors recorded with them */
 	/* In and out: the memory operand, read before and written after. */
 	u8 mem[108];
 	/* Out. */

@@ -172,7 +172,7 @@ static bool run_control(struct x87_state *st, struct x87_op *op)
 		return false;
 	switch (op->opcode << 8 | ((op->modrm >> 3) & 7)) {
 	case 0xd905: /* fldcw */
-		st->fcw = get16(op->mem);
+		st->fcw = x87_fcw_value(get16(op->mem));
 		x87_update_es(st);
 		return true;
 	case 0xd904: /* fldenv */
@@ -204,10 +204,7 @@ enum fpu_fault x87_exec(struct x87_state *st, struct x87_op *op)
 	/* The last non-control instruction, for FNSTENV and exception handlers. */
 	st->fop = (op->opcode & 7) << 8 | op->modrm;
 	st->fip = op->ip;
-	st->fcs = op->cs;
-	if (dir != X87_MEM_NONE) {
+	if (dir != X87_MEM_NONE)
 		st->fdp = op->dp;
-		st->fds = op->ds;
-	}
 	return FPU_OK;
 }

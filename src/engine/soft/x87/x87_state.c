@@ -21,7 +21,6 @@ void x87_init(struct x87_state *st)
 	st->ftw = 0;
 	st->fop = 0;
 	st->fip = st->fdp = 0;
-	st->fcs = st->fds = 0;
 }
 
 void x87_reset(struct x87_state *st)
@@ -132,8 +131,8 @@ void x87_env_store(const struct x87_state *st, u8 *mem, bool opsize16,
 					       (st->fop & 0x7ff));
 			put16(mem + 12, (u16)((st->fdp >> 16) & 0xf) << 12);
 		} else {
-			put16(mem + 8, st->fcs);
-			put16(mem + 12, st->fds);
+			put16(mem + 8, 0);
+			put16(mem + 12, 0);
 		}
 		return;
 	}
@@ -148,9 +147,9 @@ void x87_env_store(const struct x87_state *st, u8 *mem, bool opsize16,
 		put32(mem + 24, (u32)((st->fdp >> 16) & 0xffff) << 12);
 	} else {
 		put32(mem + 12, (u32)st->fip);
-		put32(mem + 16, (u32)(st->fop & 0x7ff) << 16 | st->fcs);
+		put32(mem + 16, (u32)(st->fop & 0x7ff) << 16);
 		put32(mem + 20, (u32)st->fdp);
-		put32(mem + 24, 0xffff0000u | st->fds);
+		put32(mem + 24, 0xffff0000u);
 	}
 }
 
@@ -175,7 +174,7 @@ void x87_env_load(struct x87_state *st, const u8 *mem, bool opsize16,
 	unsigned int old_top = (st->fsw & X87_FSW_TOP) >> X87_FSW_TOP_SHIFT;
 	u16 tag;
 
-	st->fcw = get16(mem + 0);
+	st->fcw = x87_fcw_value(get16(mem + 0));
 	st->fsw = get16(mem + (opsize16 ? 2 : 4));
 	tag = get16(mem + (opsize16 ? 4 : 8));
 	if (opsize16) {
@@ -185,22 +184,15 @@ void x87_env_load(struct x87_state *st, const u8 *mem, bool opsize16,
 			st->fip |= (u64)(get16(mem + 8) >> 12) << 16;
 			st->fop = get16(mem + 8) & 0x7ff;
 			st->fdp |= (u64)(get16(mem + 12) >> 12) << 16;
-			st->fcs = st->fds = 0;
-		} else {
-			st->fcs = get16(mem + 8);
-			st->fds = get16(mem + 12);
 		}
 	} else if (real_mode) {
 		st->fip = get16(mem + 12) | (u64)((get32(mem + 16) >> 12) & 0xffff) << 16;
 		st->fop = get32(mem + 16) & 0x7ff;
 		st->fdp = get16(mem + 20) | (u64)((get32(mem + 24) >> 12) & 0xffff) << 16;
-		st->fcs = st->fds = 0;
 	} else {
 		st->fip = get32(mem + 12);
-		st->fcs = get16(mem + 16);
 		st->fop = get16(mem + 18) & 0x7ff;
 		st->fdp = get32(mem + 20);
-		st->fds = get16(mem + 24);
 	}
 	st->ftw = x87_abridged_tag(tag);
 	rotate_to_top(st, old_top);
