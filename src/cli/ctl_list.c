@@ -99,7 +99,10 @@ int list_main(int argc, char **argv)
 		return 1;
 	}
 	if (st.json) {
-		printf("%s\n", json_object_to_json_string_ext(st.array, JSON_C_TO_STRING_PRETTY));
+		int flags = JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+			    JSON_C_TO_STRING_NOSLASHESCAPE;
+
+		printf("%s\n", json_object_to_json_string_ext(st.array, flags));
 		json_object_put(st.array);
 	}
 	return 0;
