@@ -369,16 +369,31 @@ static void on_timer(void *opaque, u32 events)
 	}
 }
 
+/* Fills addr for path; -1 when the path does not fit in a unix address. */
+static int unix_address(struct sockaddr_un *addr, const char *path)
+{
+	size_t len = strlen(path);
+
+	memset(addr, 0, sizeof(*addr));
+	addr->sun_family = AF_UNIX;
+	if (len >= sizeof(addr->sun_path))
+		return -1;
+	memcpy(addr->sun_path, path, len + 1);
+	return 0;
+}
+
 /* A socket file at path that nobody listens on is left over from a crash. */
 static bool socket_in_use(const char *path)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un addr;
+	int fd;
 	bool used;
 
+	if (unix_address(&addr, path))
+		return true;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return true;
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
 	used = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 ||
 	       errno != ECONNREFUSED;
 	close(fd);
@@ -387,16 +402,15 @@ static bool socket_in_use(const char *path)
 
 static int listen_unix(struct api_server *srv, const char *path)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct sockaddr_un addr;
 	struct stat st;
 	mode_t old_mask;
 	int ret;
 
-	if (strlen(path) >= sizeof(addr.sun_path)) {
+	if (unix_address(&addr, path)) {
 		pr_err("--api-sock %s: longer than %zu bytes", path, sizeof(addr.sun_path) - 1);
 		return -1;
 	}
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
 			pr_err("--api-sock %s: exists and is not a socket", path);
@@ -421,7 +435,7 @@ static int listen_unix(struct api_server *srv, const char *path)
 		pr_err("--api-sock %s: %m", path);
 		return -1;
 	}
-	snprintf(srv->path, sizeof(srv->path), "%s", path);
+	memcpy(srv->path, addr.sun_path, sizeof(srv->path));
 	if (chmod(path, 0600) || stat(path, &st) || listen(srv->listen_fd, API_MAX_CONNS)) {
 		pr_err("--api-sock %s: %m", path);
 		return -1;
