@@ -5,7 +5,7 @@
  * debug-exit port. The VMM then exits with (0 << 1) | 1 = 1, so the time to
  * its exit is the time to the guest's first I/O, plus the exit path.
  *
- * Built with: as --32; ld -m elf_i386 -Ttext=0x100000 -e _start
+ * Built by bench/run: gcc -m32 -c; ld -m elf_i386 -n -Ttext=0x100000 -e _start
  */
 #define MULTIBOOT_MAGIC 0x1badb002
 #define DEBUG_EXIT_PORT 0xf4

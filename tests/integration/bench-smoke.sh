@@ -50,7 +50,7 @@ if grep -q "^| 1\. .*| not available yet | | " "$report"; then
 		grep -q '^- Kiln, benchmarks 1–3: ..*' "$report"
 fi
 check "report names the host and the Kiln commit" \
-	bash -c "grep -q '^- Host: .*cores' '$report' && grep -q '^- Kiln: commit [0-9a-f]' '$report'"
+	bash -c "grep -q '^- Host: .*cores' '$report' && grep -q '^- Kiln: .*commit [0-9a-f]' '$report'"
 check "report gives the exact commands of both sides" \
 	bash -c "grep -q '^- boot, kiln: \`.*kiln run --accel soft' '$report' &&
 		 grep -q '^- boot, qemu: \`qemu-system-x86_64 -accel tcg' '$report'"
