@@ -14,6 +14,7 @@
 
 #include "engine/soft/sse/fxsave.h"
 #include "engine/soft/sse/mxcsr.h"
+#include "engine/soft/x87/x87.h"
 #include "test_sse_util.h"
 
 static volatile int segv;
@@ -103,31 +104,30 @@ static void roundtrip(bool rex_w)
 	segv_install();
 	for (unsigned int i = 0; i < n; i++) {
 		u8 img[FXSAVE_BYTES], host[FXSAVE_BYTES], soft[FXSAVE_BYTES];
-		struct x87_state x87;
-		union xmm xmm[NR_XMM];
-		u32 mxcsr = 0x1f80;
-		struct fxsave_ctx c = { &x87, xmm, &mxcsr, rex_w, true, true };
+		struct fxsave_area fx;
+		struct fxsave_mode mode = { rex_w, true, true };
 		bool bad = !rng_below(8), host_ok;
-		enum fpu_fault f;
+		int f;
 
 		rand_fx_image(img, bad);
 		for (unsigned int j = 0; j < FXSAVE_BYTES; j++)
 			host[j] = soft[j] = (u8)rng64();
-		x87_reset(&x87);
-		memset(xmm, 0, sizeof(xmm));
+		memset(&fx, 0, sizeof(fx));
+		x87_reset(&fx);
+		fx.mxcsr = MXCSR_DEFAULT;
 		host_ok = host_roundtrip(img, host, rex_w);
 		faults += !host_ok;
-		f = fxsave_load(&c, img);
+		f = fxsave_load(&fx, img, mode);
 		if (f != (host_ok ? FPU_OK : FPU_GP))
 			dump("image", img);
 		assert_int_equal(f, host_ok ? FPU_OK : FPU_GP);
 		if (!host_ok) {
 			/* Nothing was loaded. */
-			assert_int_equal(mxcsr, 0x1f80);
-			assert_int_equal(x87.fcw, X87_FCW_DEFAULT);
+			assert_int_equal(fx.mxcsr, MXCSR_DEFAULT);
+			assert_int_equal(fx.fcw, X87_FCW_DEFAULT);
 			continue;
 		}
-		fxsave_store(&c, soft);
+		fxsave_store(&fx, soft, mode);
 		if (memcmp(host, soft, FXSAVE_BYTES)) {
 			dump("image", img);
 			dump("host", host);
@@ -156,50 +156,46 @@ static void roundtrip32(void **state)
 static void legacy_mode_xmm(void **state)
 {
 	u8 img[FXSAVE_BYTES];
-	struct x87_state x87;
-	union xmm xmm[NR_XMM];
-	u32 mxcsr = MXCSR_DEFAULT;
-	struct fxsave_ctx c = { &x87, xmm, &mxcsr, false, false, true };
+	struct fxsave_area fx = { .mxcsr = MXCSR_DEFAULT };
+	struct fxsave_mode mode = { false, false, true };
 
 	(void)state;
-	x87_reset(&x87);
-	for (unsigned int i = 0; i < NR_XMM; i++)
-		xmm[i].q[0] = xmm[i].q[1] = 0x0101010101010101ULL * (i + 1);
+	x87_reset(&fx);
+	for (unsigned int i = 0; i < ARRAY_SIZE(fx.xmm); i++)
+		fx.xmm[i].q[0] = fx.xmm[i].q[1] = 0x0101010101010101ULL * (i + 1);
 	memset(img, 0xee, sizeof(img));
-	fxsave_store(&c, img);
+	fxsave_store(&fx, img, mode);
 	assert_int_equal(img[160], 1);
 	assert_int_equal(img[160 + 16 * 7 + 15], 8);
 	for (unsigned int i = 288; i < FXSAVE_BYTES; i++)
 		assert_int_equal(img[i], 0xee);
 	/* FXRSTOR loads XMM0-7 only. */
 	memset(img + 160, 0x77, 16 * 8);
-	assert_int_equal(fxsave_load(&c, img), FPU_OK);
-	assert_int_equal(xmm[7].b[0], 0x77);
-	assert_int_equal(xmm[8].b[0], 9);
+	assert_int_equal(fxsave_load(&fx, img, mode), FPU_OK);
+	assert_int_equal(fx.xmm[7].b[0], 0x77);
+	assert_int_equal(fx.xmm[8].b[0], 9);
 }
 
 /* Without CR4.OSFXSR neither MXCSR nor XMM is saved or restored. */
 static void no_osfxsr(void **state)
 {
 	u8 img[FXSAVE_BYTES];
-	struct x87_state x87;
-	union xmm xmm[NR_XMM] = { 0 };
-	u32 mxcsr = MXCSR_DEFAULT;
-	struct fxsave_ctx c = { &x87, xmm, &mxcsr, true, true, false };
+	struct fxsave_area fx = { .mxcsr = MXCSR_DEFAULT };
+	struct fxsave_mode mode = { true, true, false };
 
 	(void)state;
-	x87_reset(&x87);
+	x87_reset(&fx);
 	memset(img, 0xee, sizeof(img));
-	fxsave_store(&c, img);
+	fxsave_store(&fx, img, mode);
 	assert_int_equal(img[0], 0x7f);
 	for (unsigned int i = 24; i < 32; i++)
 		assert_int_equal(img[i], 0xee);
 	for (unsigned int i = 160; i < FXSAVE_BYTES; i++)
 		assert_int_equal(img[i], 0xee);
 	/* Reserved MXCSR bits in the image do not matter then. */
-	assert_int_equal(fxsave_load(&c, img), FPU_OK);
-	assert_int_equal(mxcsr, MXCSR_DEFAULT);
-	assert_int_equal(xmm[0].q[0], 0);
+	assert_int_equal(fxsave_load(&fx, img, mode), FPU_OK);
+	assert_int_equal(fx.mxcsr, MXCSR_DEFAULT);
+	assert_int_equal(fx.xmm[0].q[0], 0);
 }
 
 static void alignment(void **state)

@@ -113,7 +113,7 @@ static u16 rand_fcw(void)
 	return cw;
 }
 
-static void rand_state(struct x87_state *st)
+static void rand_state(struct fxsave_area *st)
 {
 	x87_init(st);
 	st->fcw = x87_fcw_value(rand_fcw());
@@ -133,14 +133,14 @@ static void rand_state(struct x87_state *st)
 		break;
 	}
 	for (unsigned int i = 0; i < 8; i++)
-		rand_f80(st->st[i]);
+		rand_f80(st->st[i].bytes);
 	x87_update_es(st);
 }
 
 /* An environment or save image, with its fields mostly sensible. */
 static void rand_image(u8 *mem, unsigned int bytes, bool opsize16)
 {
-	struct x87_state st;
+	struct fxsave_area st;
 	unsigned int env = opsize16 ? 14 : 28;
 
 	rand_state(&st);
@@ -273,7 +273,8 @@ static void host_run(struct host_result *r, unsigned int index, u8 *mem,
 	r->rcx = rcx;
 }
 
-static void to_fxsave(const struct x87_state *st, u8 *fx)
+/* Written byte by byte, not through struct fxsave_area, on purpose. */
+static void to_fxsave(const struct fxsave_area *st, u8 *fx)
 {
 	memset(fx, 0, 512);
 	memcpy(fx + 0, &st->fcw, 2);
@@ -281,16 +282,24 @@ static void to_fxsave(const struct x87_state *st, u8 *fx)
 	fx[4] = st->ftw;
 	memcpy(fx + 24, &(u32){ 0x1f80 }, 4);
 	for (unsigned int i = 0; i < 8; i++)
-		memcpy(fx + 32 + 16 * i, st->st[i], 10);
+		memcpy(fx + 32 + 16 * i, st->st[i].bytes, 10);
 }
 
-static void from_fxsave(struct x87_state *st, const u8 *fx)
+static void from_fxsave(struct fxsave_area *st, const u8 *fx)
 {
 	memcpy(&st->fcw, fx + 0, 2);
 	memcpy(&st->fsw, fx + 2, 2);
 	st->ftw = fx[4];
 	for (unsigned int i = 0; i < 8; i++)
-		memcpy(st->st[i], fx + 32 + 16 * i, 10);
+		memcpy(st->st[i].bytes, fx + 32 + 16 * i, 10);
+}
+
+static bool same_regs(const struct fxsave_area *a, const struct fxsave_area *b)
+{
+	for (unsigned int i = 0; i < 8; i++)
+		if (memcmp(a->st[i].bytes, b->st[i].bytes, 10))
+			return false;
+	return true;
 }
 
 /*
@@ -307,7 +316,7 @@ static bool pointer_byte(unsigned int i, unsigned int bytes, bool opsize16)
 	return (i >= 12 && i < 16) || (i >= 18 && i < 24);
 }
 
-static void dump_state(const char *who, const struct x87_state *st)
+static void dump_state(const char *who, const struct fxsave_area *st)
 {
 	print_error("  %s: fcw=%04x fsw=%04x ftw=%02x\n", who, st->fcw,
 		    st->fsw, st->ftw);
@@ -315,8 +324,8 @@ static void dump_state(const char *who, const struct x87_state *st)
 		u64 m;
 		u16 e;
 
-		memcpy(&m, st->st[i], 8);
-		memcpy(&e, st->st[i] + 8, 2);
+		memcpy(&m, st->st[i].bytes, 8);
+		memcpy(&e, st->st[i].bytes + 8, 2);
 		print_error("    st%u %04x:%016" PRIx64 "\n", i, e, m);
 	}
 }
@@ -331,7 +340,7 @@ struct form {
 static bool one_case(const struct form *f, unsigned int *traps)
 {
 	static struct host_result hr;
-	struct x87_state st, want;
+	struct fxsave_area st, want;
 	struct x87_op op = { 0 };
 	u8 mem[108], host_mem[108];
 	unsigned int bytes = 0, n;
@@ -373,7 +382,7 @@ static bool one_case(const struct form *f, unsigned int *traps)
 
 		from_fxsave(&want, hr.fx);
 		if (want.fcw != st.fcw || want.fsw != st.fsw ||
-		    want.ftw != st.ftw || memcmp(want.st, st.st, sizeof(st.st)))
+		    want.ftw != st.ftw || !same_regs(&want, &st))
 			ok = false;
 		for (unsigned int i = 0; i < n; i++)
 			if (soft_mem[i] != host_mem[i] &&
@@ -387,7 +396,7 @@ static bool one_case(const struct form *f, unsigned int *traps)
 			ok = false;
 	}
 	if (!ok) {
-		struct x87_state before;
+		struct fxsave_area before;
 
 		print_error("%s%02x %02x: soft %d, host trap %d, wrote %#x\n",
 			    f->opsize16 ? "66 " : "", f->opcode, f->modrm, fault,
@@ -455,14 +464,14 @@ static void differential(void **state)
 	assert_true(traps > 0);
 }
 
-static enum fpu_fault exec(struct x87_state *st, u8 opcode, u8 modrm,
+static int exec(struct fxsave_area *st, u8 opcode, u8 modrm,
 			   bool opsize16, bool real_mode, u8 *mem, u64 ip,
 			   u64 dp)
 {
 	struct x87_op op = { .opcode = opcode, .modrm = modrm,
 			     .opsize16 = opsize16, .real_mode = real_mode,
 			     .ip = ip, .dp = dp };
-	enum fpu_fault f;
+	int f;
 
 	memcpy(op.mem, mem, sizeof(op.mem));
 	f = x87_exec(st, &op);
@@ -477,7 +486,7 @@ static enum fpu_fault exec(struct x87_state *st, u8 opcode, u8 modrm,
  */
 static void pointers(void **state)
 {
-	struct x87_state st;
+	struct fxsave_area st;
 	u8 mem[108] = { 0 }, env[108];
 	u32 v32;
 	u16 v16;
@@ -532,7 +541,7 @@ static void pointers(void **state)
 	assert_int_equal(v32, 0x0fedu << 12);
 	/* And each layout reads back what it wrote. */
 	for (unsigned int layout = 0; layout < 4; layout++) {
-		struct x87_state back;
+		struct fxsave_area back;
 		bool o16 = layout & 1, real = layout & 2;
 
 		st.fip = real ? (o16 ? 0xabcde : 0xabcdef12) : 0x1357;
@@ -553,7 +562,7 @@ static void pointers(void **state)
 /* FWAIT: #MF exactly when an unmasked exception is pending. */
 static void fwait(void **state)
 {
-	struct x87_state st;
+	struct fxsave_area st;
 	u8 mem[108] = { 0 };
 
 	(void)state;
@@ -579,10 +588,108 @@ static void fwait(void **state)
 	assert_int_equal(x87_fwait(&st), FPU_OK);
 }
 
+/* A memory operand for x87_execute_io() over a buffer. */
+struct fake_mem {
+	struct x87_mem m;
+	u8 buf[128];
+	unsigned int reads, writes;
+	bool fault_on_write;
+	jmp_buf fault;
+};
+
+static void fake_read(struct x87_mem *m, u64 off, void *buf, unsigned int len)
+{
+	struct fake_mem *f = (struct fake_mem *)m;
+
+	f->reads++;
+	memcpy(buf, f->buf + off, len);
+}
+
+static void fake_write(struct x87_mem *m, u64 off, const void *buf,
+		       unsigned int len)
+{
+	struct fake_mem *f = (struct fake_mem *)m;
+
+	if (f->fault_on_write)
+		longjmp(f->fault, 1);	/* as the CPU's #PF does */
+	f->writes++;
+	memcpy(f->buf + off, buf, len);
+}
+
+static void fake_init(struct fake_mem *f, bool is_mem)
+{
+	memset(f, 0, sizeof(*f));
+	f->m.read = fake_read;
+	f->m.write = fake_write;
+	f->m.ea = 0x1000;
+	f->m.is_mem = is_mem;
+	f->m.op32 = true;
+	f->m.long_mode = true;
+}
+
+/* The callback entry point: reads, writes, pointers, faults, GPR I/O. */
+static void execute_callbacks(void **state)
+{
+	static struct fxsave_area fx, before;
+	static struct fake_mem f;
+	struct x87_gpr_io io = { 0 };
+
+	(void)state;
+	x87_reset(&fx);
+	fake_init(&f, true);
+	memcpy(f.buf, &(double){ 2.5 }, 8);
+	/* fld qword [mem] */
+	assert_int_equal(x87_execute(&fx, 0xdd, 0x00, &f.m, 0x400000), 0);
+	assert_int_equal(f.reads, 1);
+	assert_int_equal(fx.fip, 0x400000);
+	assert_int_equal(fx.fdp, 0x1000);
+	/* fstp dword [mem], with the write faulting: nothing changes. */
+	before = fx;
+	f.fault_on_write = true;
+	if (!setjmp(f.fault)) {
+		x87_execute(&fx, 0xd9, 0x18, &f.m, 0x400010);
+		fail();
+	}
+	assert_memory_equal(&fx, &before, sizeof(fx));
+	f.fault_on_write = false;
+	assert_int_equal(x87_execute(&fx, 0xd9, 0x18, &f.m, 0x400010), 0);
+	assert_int_equal(f.writes, 1);
+	assert_int_equal(*(float *)f.buf, 2.5f);
+	assert_int_equal(fx.ftw, 0);
+
+	/* Without the GPR channel, FCOMI and friends are #UD... */
+	fake_init(&f, false);
+	assert_int_equal(x87_execute(&fx, 0xdb, 0xe9, &f.m, 0), FPU_UD);
+	assert_int_equal(x87_execute(&fx, 0xdf, 0xe0, &f.m, 0), FPU_UD);
+	/* ...and with it they work: fld1; fldz; fucomi st(1): 0 < 1. */
+	assert_int_equal(x87_execute_io(&fx, 0xd9, 0xe8, &f.m, 0, &io), 0);
+	assert_int_equal(x87_execute_io(&fx, 0xd9, 0xee, &f.m, 0, &io), 0);
+	io.rflags = RFLAGS_FIXED | RFLAGS_OF | RFLAGS_ZF;
+	assert_int_equal(x87_execute_io(&fx, 0xdb, 0xe9, &f.m, 0, &io), 0);
+	assert_int_equal(io.wrote, X87_WROTE_FLAGS);
+	assert_int_equal(io.rflags, RFLAGS_FIXED | RFLAGS_CF);
+	/* fcmovb st(0), st(1): CF set, so ST0 becomes 1.0. */
+	assert_int_equal(x87_execute_io(&fx, 0xda, 0xc1, &f.m, 0, &io), 0);
+	assert_int_equal(fx.st[0].bytes[9], 0x3f);
+	assert_int_equal(x87_execute_io(&fx, 0xdf, 0xe0, &f.m, 0, &io), 0);
+	assert_int_equal(io.wrote, X87_WROTE_AX);
+	assert_int_equal(io.ax, fx.fsw);
+
+	/* A pending exception: #MF before the operand is even read. */
+	fake_init(&f, true);
+	fx.fcw &= ~X87_FSW_ZE;
+	fx.fsw |= X87_FSW_ZE;
+	assert_int_equal(x87_execute(&fx, 0xdd, 0x00, &f.m, 0), FPU_MF);
+	assert_int_equal(f.reads, 0);
+	/* The no-wait fnstcw still runs. */
+	assert_int_equal(x87_execute(&fx, 0xd9, 0x38, &f.m, 0), 0);
+	assert_int_equal(f.writes, 1);
+}
+
 int main(void)
 {
 	static char names[16][24];
-	struct CMUnitTest tests[18];
+	struct CMUnitTest tests[19];
 
 	rng_seed();
 	for (unsigned int i = 0; i < 16; i++) {
@@ -598,6 +705,8 @@ int main(void)
 	tests[16] = (struct CMUnitTest){ .name = "pointers",
 					 .test_func = pointers };
 	tests[17] = (struct CMUnitTest){ .name = "fwait", .test_func = fwait };
+	tests[18] = (struct CMUnitTest){ .name = "execute_callbacks",
+					 .test_func = execute_callbacks };
 	return _cmocka_run_group_tests("x87", tests, ARRAY_SIZE(tests), NULL,
 				       NULL);
 }

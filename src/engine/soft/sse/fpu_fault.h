@@ -7,12 +7,13 @@
 
 /*
  * What an x87, SSE or FXSAVE semantic function asks the CPU to do after it
- * ran. The values are the exception vectors, so the CPU can raise them as
- * they are (error code 0 for #GP); FPU_XM is the one the CPU must still
- * turn into #UD when CR4.OSXMMEXCPT is clear (fpu_xm_vector()).
+ * ran: 0, or the exception vector to raise (error code 0 for #GP), as
+ * fpu_state.h's contract says. FPU_XM is the one the CPU must still turn
+ * into #UD when CR4.OSXMMEXCPT is clear (fpu_xm_vector()). Functions
+ * return these as int.
  */
 enum fpu_fault {
-	FPU_OK = -1,
+	FPU_OK = 0,
 	FPU_UD = 6,		/* invalid opcode */
 	FPU_NM = 7,		/* device not available (CR0.TS/EM) */
 	FPU_GP = 13,		/* reserved MXCSR bits, misaligned operand */

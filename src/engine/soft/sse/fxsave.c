@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * FXSAVE and FXRSTOR: the x87, MXCSR and XMM state as one 512-byte image.
+ * The soft CPU keeps its state in the 64-bit image's own layout (struct
+ * fxsave_area), so this is mostly copying; what is left is the 32-bit
+ * layout, the bits the hardware drops or recomputes, and what is not
+ * saved (XMM8-15 outside 64-bit mode, MXCSR and XMM without OSFXSR).
  *
  *   0  FCW, FSW, abridged FTW, reserved, FOP
- *   8  FIP: 64 bits (REX.W) or offset + FCS selector
- *  16  FDP: 64 bits (REX.W) or offset + FDS selector
+ *   8  FIP: 64 bits (REX.W), or 32 bits and a selector (saved as zero)
+ *  16  FDP: likewise
  *  24  MXCSR, MXCSR_MASK
  *  32  ST0..ST7, 16 bytes each (10 used, the rest written as zero)
- * 160  XMM0..XMM15 (XMM0..7 outside 64-bit mode)
+ * 160  XMM0..XMM15
  */
 #include <string.h>
 
 #include "engine/soft/sse/fxsave.h"
 #include "engine/soft/sse/mxcsr.h"
+#include "engine/soft/x87/x87.h"
 
 static void put16(u8 *p, u16 v)
 {
@@ -53,62 +58,63 @@ static u64 get64(const u8 *p)
 	return v;
 }
 
-static unsigned int nr_saved_xmm(const struct fxsave_ctx *c)
+static unsigned int nr_saved_xmm(struct fxsave_mode mode)
 {
-	return c->long_mode ? 16 : 8;
+	return mode.long_mode ? 16 : 8;
 }
 
-void fxsave_store(const struct fxsave_ctx *c, u8 *image)
+void fxsave_store(const struct fxsave_area *fx, u8 *image,
+		  struct fxsave_mode mode)
 {
-	const struct x87_state *x = c->x87;
-
 	memset(image, 0, 24);
 	memset(image + 32, 0, 128);
-	put16(image + 0, x->fcw);
-	put16(image + 2, x->fsw);
-	image[4] = x->ftw;
-	put16(image + 6, x->fop);
-	if (c->rex_w) {
-		put64(image + 8, x->fip);
-		put64(image + 16, x->fdp);
+	put16(image + 0, fx->fcw);
+	put16(image + 2, fx->fsw);
+	image[4] = fx->ftw;
+	put16(image + 6, fx->fop);
+	if (mode.rex_w) {
+		put64(image + 8, fx->fip);
+		put64(image + 16, fx->fdp);
 	} else {
-		/* The selectors at 12 and 20 are deprecated: zero. */
-		put32(image + 8, (u32)x->fip);
-		put32(image + 16, (u32)x->fdp);
+		put32(image + 8, (u32)fx->fip);
+		put32(image + 16, (u32)fx->fdp);
 	}
 	for (unsigned int i = 0; i < 8; i++)
-		memcpy(image + 32 + 16 * i, x->st[i], 10);
-	if (!c->osfxsr)
+		memcpy(image + 32 + 16 * i, fx->st[i].bytes, 10);
+	if (!mode.osfxsr)
 		return;
-	put32(image + 24, *c->mxcsr);
+	put32(image + 24, fx->mxcsr);
 	put32(image + 28, MXCSR_SUPPORTED);
-	memcpy(image + 160, c->xmm, 16 * nr_saved_xmm(c));
+	memcpy(image + 160, fx->xmm, 16 * nr_saved_xmm(mode));
 }
 
-enum fpu_fault fxsave_load(const struct fxsave_ctx *c, const u8 *image)
+int fxsave_load(struct fxsave_area *fx, const u8 *image,
+		struct fxsave_mode mode)
 {
-	struct x87_state *x = c->x87;
 	u32 mxcsr = get32(image + 24);
 
-	if (c->osfxsr && (mxcsr & ~MXCSR_SUPPORTED))
+	if (mode.osfxsr && (mxcsr & ~MXCSR_SUPPORTED))
 		return FPU_GP;
-	x->fcw = x87_fcw_value(get16(image + 0));
-	x->fsw = get16(image + 2);
-	x->ftw = image[4];
-	x->fop = get16(image + 6) & 0x7ff;
-	if (c->rex_w) {
-		x->fip = get64(image + 8);
-		x->fdp = get64(image + 16);
+	fx->fcw = x87_fcw_value(get16(image + 0));
+	fx->fsw = get16(image + 2);
+	fx->ftw = image[4];
+	fx->fop = get16(image + 6) & 0x7ff;
+	if (mode.rex_w) {
+		fx->fip = get64(image + 8);
+		fx->fdp = get64(image + 16);
 	} else {
-		x->fip = get32(image + 8);
-		x->fdp = get32(image + 16);
+		fx->fip = get32(image + 8);
+		fx->fdp = get32(image + 16);
 	}
-	for (unsigned int i = 0; i < 8; i++)
-		memcpy(x->st[i], image + 32 + 16 * i, 10);
-	x87_update_es(x);
-	if (!c->osfxsr)
+	for (unsigned int i = 0; i < 8; i++) {
+		memcpy(fx->st[i].bytes, image + 32 + 16 * i, 10);
+		memset(fx->st[i].rsvd, 0, sizeof(fx->st[i].rsvd));
+	}
+	x87_update_es(fx);
+	if (!mode.osfxsr)
 		return FPU_OK;
-	*c->mxcsr = mxcsr;
-	memcpy(c->xmm, image + 160, 16 * nr_saved_xmm(c));
+	fx->mxcsr = mxcsr;
+	fx->mxcsr_mask = MXCSR_SUPPORTED;
+	memcpy(fx->xmm, image + 160, 16 * nr_saved_xmm(mode));
 	return FPU_OK;
 }

@@ -2,22 +2,15 @@
 #ifndef KILN_SOFT_SSE_FXSAVE_H
 #define KILN_SOFT_SSE_FXSAVE_H
 
+#include "engine/soft/fpu_state.h"
 #include "engine/soft/sse/fpu_fault.h"
-#include "engine/soft/sse/xmm.h"
-#include "engine/soft/x87/x87.h"
 #include "lib/types.h"
 
 #define FXSAVE_BYTES 512
 
-/*
- * What FXSAVE/FXRSTOR work on, where the soft CPU keeps it, and the mode
- * bits that change the image.
- */
-struct fxsave_ctx {
-	struct x87_state *x87;
-	union xmm *xmm;		/* NR_XMM registers */
-	u32 *mxcsr;
-	bool rex_w;		/* FXSAVE64: 64-bit FIP/FDP, no selectors */
+/* The mode bits that change FXSAVE/FXRSTOR's image. */
+struct fxsave_mode {
+	bool rex_w;		/* FXSAVE64: 64-bit FIP/FDP, no selector fields */
 	bool long_mode;		/* 64-bit mode: XMM8-15 are saved too */
 	bool osfxsr;		/* CR4.OSFXSR: MXCSR and XMM are saved */
 };
@@ -33,12 +26,15 @@ static inline bool fxsave_misaligned(u64 linear)
  * bytes past the saved registers (from 288 or 416) are left as they were,
  * as the hardware leaves them, so the CPU writes all 512 back.
  */
-void fxsave_store(const struct fxsave_ctx *c, u8 *image);
+void fxsave_store(const struct fxsave_area *fx, u8 *image,
+		  struct fxsave_mode mode);
 
 /*
- * FXRSTOR from a 512-byte image. #GP, and nothing loaded, when the MXCSR
- * image sets a bit this CPU does not support.
+ * FXRSTOR from a 512-byte image: FPU_GP, and nothing loaded, when the
+ * MXCSR image sets a bit this CPU does not support. The control word
+ * keeps only its defined bits and ES/B follow the flags, as on hardware.
  */
-enum fpu_fault fxsave_load(const struct fxsave_ctx *c, const u8 *image);
+int fxsave_load(struct fxsave_area *fx, const u8 *image,
+		struct fxsave_mode mode);
 
 #endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "engine/soft/sse/mxcsr.h"
 
-enum fpu_fault mxcsr_load(u32 *mxcsr, u32 value)
+int mxcsr_load(u32 *mxcsr, u32 value)
 {
 	if (value & ~MXCSR_SUPPORTED)
 		return FPU_GP;

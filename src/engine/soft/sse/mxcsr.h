@@ -2,6 +2,7 @@
 #ifndef KILN_SOFT_SSE_MXCSR_H
 #define KILN_SOFT_SSE_MXCSR_H
 
+#include "engine/soft/fpu_state.h"
 #include "engine/soft/sse/fpu_fault.h"
 #include "lib/types.h"
 
@@ -22,16 +23,16 @@
 /* Exceptions detected on the inputs, before anything is computed. */
 #define MXCSR_PRE_FLAGS (MXCSR_IE | MXCSR_DE | MXCSR_ZE)
 
-#define MXCSR_DEFAULT 0x1f80u
+#define MXCSR_DEFAULT MXCSR_RESET
 
 /*
  * The bits this CPU implements, reported in FXSAVE's MXCSR_MASK: every
  * bit of the low half, DAZ included, as on current Intel and AMD parts.
  * Setting any other bit is a #GP.
  */
-#define MXCSR_SUPPORTED 0xffffu
+#define MXCSR_SUPPORTED MXCSR_MASK_SUPPORTED
 
 /* LDMXCSR: #GP on a reserved bit, otherwise loads the new value. */
-enum fpu_fault mxcsr_load(u32 *mxcsr, u32 value);
+int mxcsr_load(u32 *mxcsr, u32 value);
 
 #endif

@@ -18,8 +18,10 @@
  *   mxcsr  the guest's MXCSR: read for rounding, DAZ, FTZ and the masks,
  *          and its sticky flags are updated.
  *
- * On FPU_XM (an unmasked SIMD exception) d is left untouched and only the
- * exception flags are updated, as the hardware does.
+ * They return 0 or an exception vector (enum fpu_fault): on FPU_XM (an
+ * unmasked SIMD exception) d is left untouched and only the exception
+ * flags are updated, as the hardware does. The type is fpu_state.h's
+ * sse_fn.
  *
  * Some instructions do not write an XMM register; they write the scratch
  * register d instead, and the CPU moves the result:
@@ -29,8 +31,6 @@
  *     OF, SF and AF are cleared.
  * Those taking a general register (cvtsi2s*, pinsrw) read it from s->q[0].
  */
-typedef enum fpu_fault (*sse_fn)(union xmm *d, const union xmm *s, u8 imm,
-				 u32 *mxcsr);
 
 /* Floating-point: run on the host's own SSE unit under the guest's MXCSR. */
 #define SSE_FP_BINARY_OPS(X)                                                 \
@@ -109,8 +109,7 @@ typedef enum fpu_fault (*sse_fn)(union xmm *d, const union xmm *s, u8 imm,
 	SSE_MOVE_OPS(X)
 
 #define SSE_DECLARE_OP(name)                                                 \
-	enum fpu_fault sse_##name(union xmm *d, const union xmm *s, u8 imm,  \
-				  u32 *mxcsr);
+	int sse_##name(union xmm *d, const union xmm *s, u8 imm, u32 *mxcsr);
 SSE_ALL_OPS(SSE_DECLARE_OP)
 #undef SSE_DECLARE_OP
 

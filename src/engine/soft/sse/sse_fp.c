@@ -233,8 +233,7 @@ static enum fpu_fault fp_exec(host_fn host, const struct fp_shape *shape,
 		     : [saved] "=m"(saved), [after] "=m"(after), __VA_ARGS__)
 
 #define OP_FN(name, host, shape)                                             \
-	enum fpu_fault sse_##name(union xmm *d, const union xmm *s, u8 imm,  \
-				  u32 *mxcsr)                                \
+	int sse_##name(union xmm *d, const union xmm *s, u8 imm, u32 *mxcsr) \
 	{                                                                    \
 		return fp_exec(host, shape, d, s, imm, mxcsr);               \
 	}

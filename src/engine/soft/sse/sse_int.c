@@ -15,8 +15,7 @@ static inline s64 clamp(s64 v, s64 lo, s64 hi)
  * type T, read through the union field f.
  */
 #define DEFINE_LANEWISE(name, f, T, expr)                                    \
-	enum fpu_fault sse_##name(union xmm *d, const union xmm *s, u8 imm,  \
-				  u32 *mxcsr)                                \
+	int sse_##name(union xmm *d, const union xmm *s, u8 imm, u32 *mxcsr) \
 	{                                                                    \
 		(void)imm;                                                   \
 		(void)mxcsr;                                                 \
@@ -74,8 +73,7 @@ DEFINE_BITWISE(pandn, andnps, andnpd, ~a & b)
 DEFINE_BITWISE(por, orps, orpd, a | b)
 DEFINE_BITWISE(pxor, xorps, xorpd, a ^ b)
 
-enum fpu_fault sse_pmuludq(union xmm *d, const union xmm *s, u8 imm,
-			   u32 *mxcsr)
+int sse_pmuludq(union xmm *d, const union xmm *s, u8 imm, u32 *mxcsr)
 {
 	(void)imm;
 	(void)mxcsr;
@@ -84,8 +82,7 @@ enum fpu_fault sse_pmuludq(union xmm *d, const union xmm *s, u8 imm,
 	return FPU_OK;
 }
 
-enum fpu_fault sse_pmaddwd(union xmm *d, const union xmm *s, u8 imm,
-			   u32 *mxcsr)
+int sse_pmaddwd(union xmm *d, const union xmm *s, u8 imm, u32 *mxcsr)
 {
 	(void)imm;
 	(void)mxcsr;
@@ -99,8 +96,7 @@ enum fpu_fault sse_pmaddwd(union xmm *d, const union xmm *s, u8 imm,
 	return FPU_OK;
 }
 
-enum fpu_fault sse_psadbw(union xmm *d, const union xmm *s, u8 imm,
-			  u32 *mxcsr)
+int sse_psadbw(union xmm *d, const union xmm *s, u8 imm, u32 *mxcsr)
 {
 	(void)imm;
 	(void)mxcsr;
@@ -128,16 +124,15 @@ enum fpu_fault sse_psadbw(union xmm *d, const union xmm *s, u8 imm,
 			d->f[i] = (expr);                                    \
 		}                                                            \
 	}                                                                    \
-	enum fpu_fault sse_##name(union xmm *d, const union xmm *s, u8 imm,  \
-				  u32 *mxcsr)                                \
+	int sse_##name(union xmm *d, const union xmm *s, u8 imm, u32 *mxcsr) \
 	{                                                                    \
 		(void)imm;                                                   \
 		(void)mxcsr;                                                 \
 		name##_by(d, s->q[0]);                                       \
 		return FPU_OK;                                               \
 	}                                                                    \
-	enum fpu_fault sse_##name##_imm(union xmm *d, const union xmm *s,    \
-					u8 imm, u32 *mxcsr)                  \
+	int sse_##name##_imm(union xmm *d, const union xmm *s, u8 imm,       \
+			     u32 *mxcsr)                                     \
 	{                                                                    \
 		(void)s;                                                     \
 		(void)mxcsr;                                                 \
@@ -159,8 +154,7 @@ DEFINE_SHIFT(psraw, w, s16, 16, SAR(s16, 16))
 DEFINE_SHIFT(psrad, d, s32, 32, SAR(s32, 32))
 
 /* Whole-register byte shifts; a count above 15 clears the register. */
-enum fpu_fault sse_pslldq(union xmm *d, const union xmm *s, u8 imm,
-			  u32 *mxcsr)
+int sse_pslldq(union xmm *d, const union xmm *s, u8 imm, u32 *mxcsr)
 {
 	union xmm r = { .q = { 0, 0 } };
 
@@ -172,8 +166,7 @@ enum fpu_fault sse_pslldq(union xmm *d, const union xmm *s, u8 imm,
 	return FPU_OK;
 }
 
-enum fpu_fault sse_psrldq(union xmm *d, const union xmm *s, u8 imm,
-			  u32 *mxcsr)
+int sse_psrldq(union xmm *d, const union xmm *s, u8 imm, u32 *mxcsr)
 {
 	union xmm r = { .q = { 0, 0 } };
 

@@ -17,7 +17,7 @@ static inline s64 clamp(s64 v, s64 lo, s64 hi)
 
 /* Narrow each lane of d then of s, saturating to [lo, hi]. */
 #define DEFINE_PACK(name, from, SF, to, lo, hi)                              \
-	enum fpu_fault sse_##name(OP_ARGS)                                   \
+	int sse_##name(OP_ARGS)                                              \
 	{                                                                    \
 		const unsigned int n = ARRAY_SIZE(d->from);                  \
 		union xmm r;                                                 \
@@ -36,7 +36,7 @@ DEFINE_PACK(packuswb, w, s16, b, 0, UINT8_MAX)
 
 /* Interleave the low (half 0) or high (half 1) lanes of d and s. */
 #define DEFINE_UNPACK(name, f, half)                                         \
-	enum fpu_fault sse_##name(OP_ARGS)                                   \
+	int sse_##name(OP_ARGS)                                              \
 	{                                                                    \
 		const unsigned int n = ARRAY_SIZE(d->f) / 2;                 \
 		union xmm r;                                                 \
@@ -62,7 +62,7 @@ DEFINE_UNPACK(unpckhps, d, 1)
 DEFINE_UNPACK(unpcklpd, q, 0)
 DEFINE_UNPACK(unpckhpd, q, 1)
 
-enum fpu_fault sse_shufps(OP_ARGS)
+int sse_shufps(OP_ARGS)
 {
 	union xmm r;
 
@@ -75,7 +75,7 @@ enum fpu_fault sse_shufps(OP_ARGS)
 	return FPU_OK;
 }
 
-enum fpu_fault sse_shufpd(OP_ARGS)
+int sse_shufpd(OP_ARGS)
 {
 	union xmm r;
 
@@ -107,14 +107,14 @@ static void shuffle4w(u16 *dst, const u16 *src, u8 imm)
 		dst[i] = r[i];
 }
 
-enum fpu_fault sse_pshufd(OP_ARGS)
+int sse_pshufd(OP_ARGS)
 {
 	UNUSED_ARGS();
 	shuffle4(d->d, s->d, imm);
 	return FPU_OK;
 }
 
-enum fpu_fault sse_pshuflw(OP_ARGS)
+int sse_pshuflw(OP_ARGS)
 {
 	UNUSED_ARGS();
 	d->q[1] = s->q[1];
@@ -122,7 +122,7 @@ enum fpu_fault sse_pshuflw(OP_ARGS)
 	return FPU_OK;
 }
 
-enum fpu_fault sse_pshufhw(OP_ARGS)
+int sse_pshufhw(OP_ARGS)
 {
 	UNUSED_ARGS();
 	d->q[0] = s->q[0];
@@ -130,14 +130,14 @@ enum fpu_fault sse_pshufhw(OP_ARGS)
 	return FPU_OK;
 }
 
-enum fpu_fault sse_pinsrw(OP_ARGS)
+int sse_pinsrw(OP_ARGS)
 {
 	UNUSED_ARGS();
 	d->w[imm & 7] = (u16)s->q[0];
 	return FPU_OK;
 }
 
-enum fpu_fault sse_pextrw(OP_ARGS)
+int sse_pextrw(OP_ARGS)
 {
 	u16 v = s->w[imm & 7];
 
@@ -149,7 +149,7 @@ enum fpu_fault sse_pextrw(OP_ARGS)
 
 /* Gathers the sign bit of each lane of s into d->q[0]. */
 #define DEFINE_MOVMSK(name, f, bits)                                         \
-	enum fpu_fault sse_##name(OP_ARGS)                                   \
+	int sse_##name(OP_ARGS)                                              \
 	{                                                                    \
 		u64 m = 0;                                                   \
                                                                              \
@@ -174,35 +174,35 @@ u16 sse_maskmov_bytes(const union xmm *m)
 }
 
 /* Register-to-register forms only; see SSE_MOVE_OPS. */
-enum fpu_fault sse_movss(OP_ARGS)
+int sse_movss(OP_ARGS)
 {
 	UNUSED_ARGS();
 	d->d[0] = s->d[0];
 	return FPU_OK;
 }
 
-enum fpu_fault sse_movsd(OP_ARGS)
+int sse_movsd(OP_ARGS)
 {
 	UNUSED_ARGS();
 	d->q[0] = s->q[0];
 	return FPU_OK;
 }
 
-enum fpu_fault sse_movhlps(OP_ARGS)
+int sse_movhlps(OP_ARGS)
 {
 	UNUSED_ARGS();
 	d->q[0] = s->q[1];
 	return FPU_OK;
 }
 
-enum fpu_fault sse_movlhps(OP_ARGS)
+int sse_movlhps(OP_ARGS)
 {
 	UNUSED_ARGS();
 	d->q[1] = s->q[0];
 	return FPU_OK;
 }
 
-enum fpu_fault sse_movq(OP_ARGS)
+int sse_movq(OP_ARGS)
 {
 	UNUSED_ARGS();
 	d->q[0] = s->q[0];

@@ -24,22 +24,24 @@ static void put16(u8 *p, u16 v)
 }
 
 /* The state as an FRSTOR image (no pointers: the host's are meaningless). */
-static void to_image(const struct x87_state *st, u8 *img)
+static void to_image(const struct fxsave_area *fx, u8 *img)
 {
 	memset(img, 0, X87_SAVE_BYTES);
-	put16(img + 0, st->fcw);
-	/* ES must agree with the flags, or the host would trap. */
-	put16(img + 4, st->fsw & ~(X87_FSW_ES | X87_FSW_B));
-	put16(img + 8, x87_full_tag(st));
-	memcpy(img + 28, st->st, sizeof(st->st));
+	put16(img + 0, fx->fcw);
+	/* No exception may be pending, or the host would trap. */
+	put16(img + 4, fx->fsw & ~(X87_FSW_ES | X87_FSW_B));
+	put16(img + 8, x87_full_tag(fx));
+	for (unsigned int i = 0; i < 8; i++)
+		memcpy(img + 28 + 10 * i, fx->st[i].bytes, 10);
 }
 
-static void from_image(struct x87_state *st, const u8 *img)
+static void from_image(struct fxsave_area *fx, const u8 *img)
 {
-	st->fcw = get16(img + 0);
-	st->fsw = get16(img + 4);
-	st->ftw = x87_abridged_tag(get16(img + 8));
-	memcpy(st->st, img + 28, sizeof(st->st));
+	fx->fcw = get16(img + 0);
+	fx->fsw = get16(img + 4);
+	fx->ftw = x87_abridged_tag(get16(img + 8));
+	for (unsigned int i = 0; i < 8; i++)
+		memcpy(fx->st[i].bytes, img + 28 + 10 * i, 10);
 }
 
 /* Bytes a store is checked against to learn whether the host stored. */
@@ -54,23 +56,29 @@ static bool all_bytes(const u8 *p, unsigned int n, u8 v)
 	return true;
 }
 
+static bool is_fcomi(u8 opcode, u8 modrm)
+{
+	return (opcode == 0xdb || opcode == 0xdf) && modrm >= 0xe8 &&
+	       modrm <= 0xf7;
+}
+
 /*
  * Runs a computational instruction on the host. A store may be
  * suppressed by an unmasked exception; rather than predicting when, the
  * buffer starts as a sentinel and the rare result that equals it is run
  * again with another.
  */
-static void run_on_host(struct x87_state *st, struct x87_op *op,
+static void run_on_host(struct fxsave_area *fx, struct x87_op *op,
 			unsigned int bytes, enum x87_mem_dir dir)
 {
 	bool reg = (op->modrm >> 6) == 3;
 	unsigned int index = reg ? x87_host_reg_index(op->opcode, op->modrm) :
 				   x87_host_mem_index(op->opcode, op->modrm);
 	u8 before[X87_SAVE_BYTES], img[X87_SAVE_BYTES];
-	u64 fl;
 	void *mem = reg ? NULL : op->mem;
+	u64 fl;
 
-	to_image(st, before);
+	to_image(fx, before);
 	memcpy(img, before, sizeof(img));
 	if (dir == X87_MEM_STORE)
 		memset(op->mem, SENTINEL_A, bytes);
@@ -89,103 +97,105 @@ static void run_on_host(struct x87_state *st, struct x87_op *op,
 		if (stored)
 			op->wrote |= X87_WROTE_MEM;
 	}
-	from_image(st, img);
-
-	/* FCOMI, FCOMIP, FUCOMI, FUCOMIP: whatever they did to the flags. */
-	if (reg && (op->opcode == 0xdb || op->opcode == 0xdf) &&
-	    op->modrm >= 0xe8 && op->modrm <= 0xf7) {
+	from_image(fx, img);
+	if (reg && is_fcomi(op->opcode, op->modrm)) {
 		op->rflags = fl;
 		op->wrote |= X87_WROTE_FLAGS;
 	}
 }
 
-/* FNSAVE/FRSTOR: the environment, then the eight registers in stack order. */
-static void save_image(struct x87_state *st, struct x87_op *op)
+bool x87_no_wait(u8 opcode, u8 modrm)
 {
-	unsigned int env = op->opsize16 ? 14 : 28;
-
-	x87_env_store(st, op->mem, op->opsize16, op->real_mode);
-	memcpy(op->mem + env, st->st, sizeof(st->st));
-	op->wrote |= X87_WROTE_MEM;
-	x87_init(st);
-}
-
-static void restore_image(struct x87_state *st, const struct x87_op *op)
-{
-	unsigned int env = op->opsize16 ? 14 : 28;
-
-	x87_env_load(st, op->mem, op->opsize16, op->real_mode);
-	memcpy(st->st, op->mem + env, sizeof(st->st));
-}
-
-/* The no-wait instructions: they run even with an exception pending. */
-static bool run_no_wait(struct x87_state *st, struct x87_op *op)
-{
-	u8 reg = (op->modrm >> 3) & 7;
-
-	if ((op->modrm >> 6) == 3) {
-		switch (op->opcode << 8 | op->modrm) {
-		case 0xdbe2: /* fnclex */
-			st->fsw &= ~(X87_EXC_FLAGS | X87_FSW_SF | X87_FSW_ES |
-				     X87_FSW_B);
-			return true;
-		case 0xdbe3: /* fninit */
-			x87_init(st);
-			return true;
-		case 0xdbe0: /* feni, fndisi, fnsetpm: the 8087/287's, now no-ops */
+	if ((modrm >> 6) == 3) {
+		switch (opcode << 8 | modrm) {
+		case 0xdbe0: /* feni, fndisi, fnsetpm: 8087/287 leftovers */
 		case 0xdbe1:
 		case 0xdbe4:
-			return true;
+		case 0xdbe2: /* fnclex */
+		case 0xdbe3: /* fninit */
 		case 0xdfe0: /* fnstsw ax */
-			op->ax = st->fsw;
-			op->wrote |= X87_WROTE_AX;
 			return true;
 		}
 		return false;
 	}
-	switch (op->opcode << 8 | reg) {
+	switch (opcode << 8 | ((modrm >> 3) & 7)) {
+	case 0xd906: /* fnstenv */
 	case 0xd907: /* fnstcw */
-		put16(op->mem, st->fcw);
-		break;
-	case 0xdd07: /* fnstsw */
-		put16(op->mem, st->fsw);
-		break;
-	case 0xd906: /* fnstenv, which then masks every exception */
-		x87_env_store(st, op->mem, op->opsize16, op->real_mode);
-		st->fcw |= X87_EXC_FLAGS;
-		x87_update_es(st);
-		break;
 	case 0xdd06: /* fnsave */
-		save_image(st, op);
-		return true;
-	default:
-		return false;
-	}
-	op->wrote |= X87_WROTE_MEM;
-	return true;
-}
-
-/* Waiting control instructions: they load state, and set no pointers. */
-static bool run_control(struct x87_state *st, struct x87_op *op)
-{
-	if ((op->modrm >> 6) == 3)
-		return false;
-	switch (op->opcode << 8 | ((op->modrm >> 3) & 7)) {
-	case 0xd905: /* fldcw */
-		st->fcw = x87_fcw_value(get16(op->mem));
-		x87_update_es(st);
-		return true;
-	case 0xd904: /* fldenv */
-		x87_env_load(st, op->mem, op->opsize16, op->real_mode);
-		return true;
-	case 0xdd04: /* frstor */
-		restore_image(st, op);
+	case 0xdd07: /* fnstsw */
 		return true;
 	}
 	return false;
 }
 
-enum fpu_fault x87_exec(struct x87_state *st, struct x87_op *op)
+/* The no-wait instructions: they run even with an exception pending. */
+static void run_no_wait(struct fxsave_area *fx, struct x87_op *op)
+{
+	unsigned int env = op->opsize16 ? 14 : 28;
+
+	if ((op->modrm >> 6) == 3) {
+		switch (op->opcode << 8 | op->modrm) {
+		case 0xdbe2: /* fnclex */
+			fx->fsw &= ~(X87_EXC_FLAGS | X87_FSW_SF | X87_FSW_ES |
+				     X87_FSW_B);
+			break;
+		case 0xdbe3: /* fninit */
+			x87_init(fx);
+			break;
+		case 0xdfe0: /* fnstsw ax */
+			op->ax = fx->fsw;
+			op->wrote |= X87_WROTE_AX;
+			break;
+		}
+		return;
+	}
+	switch (op->opcode << 8 | ((op->modrm >> 3) & 7)) {
+	case 0xd907: /* fnstcw */
+		put16(op->mem, fx->fcw);
+		break;
+	case 0xdd07: /* fnstsw */
+		put16(op->mem, fx->fsw);
+		break;
+	case 0xd906: /* fnstenv, which then masks every exception */
+		x87_env_store(fx, op->mem, op->opsize16, op->real_mode);
+		fx->fcw |= X87_EXC_FLAGS;
+		x87_update_es(fx);
+		break;
+	case 0xdd06: /* fnsave: environment, registers, then fninit */
+		x87_env_store(fx, op->mem, op->opsize16, op->real_mode);
+		for (unsigned int i = 0; i < 8; i++)
+			memcpy(op->mem + env + 10 * i, fx->st[i].bytes, 10);
+		x87_init(fx);
+		break;
+	}
+	op->wrote |= X87_WROTE_MEM;
+}
+
+/* Waiting control instructions: they load state, and set no pointers. */
+static bool run_control(struct fxsave_area *fx, struct x87_op *op)
+{
+	unsigned int env = op->opsize16 ? 14 : 28;
+
+	if ((op->modrm >> 6) == 3)
+		return false;
+	switch (op->opcode << 8 | ((op->modrm >> 3) & 7)) {
+	case 0xd905: /* fldcw */
+		fx->fcw = x87_fcw_value(get16(op->mem));
+		x87_update_es(fx);
+		return true;
+	case 0xd904: /* fldenv */
+		x87_env_load(fx, op->mem, op->opsize16, op->real_mode);
+		return true;
+	case 0xdd04: /* frstor */
+		x87_env_load(fx, op->mem, op->opsize16, op->real_mode);
+		for (unsigned int i = 0; i < 8; i++)
+			memcpy(fx->st[i].bytes, op->mem + env + 10 * i, 10);
+		return true;
+	}
+	return false;
+}
+
+int x87_exec(struct fxsave_area *fx, struct x87_op *op)
 {
 	unsigned int bytes;
 	enum x87_mem_dir dir;
@@ -193,18 +203,74 @@ enum fpu_fault x87_exec(struct x87_state *st, struct x87_op *op)
 	op->wrote = 0;
 	if (!x87_decode(op->opcode, op->modrm, op->opsize16, &bytes, &dir))
 		return FPU_UD;
-	if (run_no_wait(st, op))
+	if (x87_no_wait(op->opcode, op->modrm)) {
+		run_no_wait(fx, op);
 		return FPU_OK;
-	x87_update_es(st);
-	if (x87_pending(st))
+	}
+	x87_update_es(fx);
+	if (x87_pending(fx))
 		return FPU_MF;
-	if (run_control(st, op))
+	if (run_control(fx, op))
 		return FPU_OK;
-	run_on_host(st, op, bytes, dir);
+	run_on_host(fx, op, bytes, dir);
 	/* The last non-control instruction, for FNSTENV and exception handlers. */
-	st->fop = (op->opcode & 7) << 8 | op->modrm;
-	st->fip = op->ip;
+	fx->fop = (op->opcode & 7) << 8 | op->modrm;
+	fx->fip = op->ip;
 	if (dir != X87_MEM_NONE)
-		st->fdp = op->dp;
+		fx->fdp = op->dp;
 	return FPU_OK;
+}
+
+/* FCMOVcc, FCOMI/FUCOMI(P) and FNSTSW AX need the guest's registers. */
+static bool needs_gprs(u8 opcode, u8 modrm)
+{
+	if ((modrm >> 6) != 3)
+		return false;
+	if ((opcode == 0xda || opcode == 0xdb) && modrm < 0xe0)
+		return true;
+	return is_fcomi(opcode, modrm) || (opcode == 0xdf && modrm == 0xe0);
+}
+
+int x87_execute_io(struct fxsave_area *fx, u8 opcode, u8 modrm,
+		   struct x87_mem *mem, u64 rip, struct x87_gpr_io *io)
+{
+	struct x87_op op = { .opcode = opcode, .modrm = modrm, .ip = rip };
+	struct fxsave_area next = *fx;
+	unsigned int bytes;
+	enum x87_mem_dir dir;
+	int f;
+
+	if (!x87_decode(opcode, modrm, !mem->op32, &bytes, &dir))
+		return FPU_UD;
+	if (!io && needs_gprs(opcode, modrm))
+		return FPU_UD;
+	/* A pending exception comes before any memory access. */
+	if (!x87_no_wait(opcode, modrm) && x87_pending(fx))
+		return FPU_MF;
+	op.opsize16 = !mem->op32;
+	op.real_mode = io && io->real_mode;
+	op.rflags = io ? io->rflags : 0;
+	if (mem->is_mem) {
+		op.dp = mem->ea;
+		if (dir == X87_MEM_LOAD)
+			mem->read(mem, 0, op.mem, bytes);
+	}
+	f = x87_exec(&next, &op);
+	if (f)
+		return f;
+	if (mem->is_mem && (op.wrote & X87_WROTE_MEM))
+		mem->write(mem, 0, op.mem, bytes);
+	*fx = next;
+	if (io) {
+		io->wrote = op.wrote & (X87_WROTE_FLAGS | X87_WROTE_AX);
+		io->rflags = op.rflags;
+		io->ax = op.ax;
+	}
+	return FPU_OK;
+}
+
+int x87_execute(struct fxsave_area *fx, u8 opcode, u8 modrm,
+		struct x87_mem *mem, u64 rip)
+{
+	return x87_execute_io(fx, opcode, modrm, mem, rip, NULL);
 }
