@@ -70,14 +70,28 @@
 
 #define I8042_QUEUE_SIZE 16
 
-/* Who a queued byte comes from; the keyboard and AUX ports can be off. */
-enum source { SRC_CTRL, SRC_KBD, SRC_AUX };
+/*
+ * Where a queued byte comes from. Only the keyboard itself is silenced by
+ * the disable bit (it drives the port's clock line); bytes the controller
+ * makes up (command replies, 0xD2/0xD3 loops, AUX timeouts) always come
+ * out, on the port they claim to be from.
+ */
+enum source {
+	SRC_CTRL,	/* reported as keyboard data */
+	SRC_CTRL_AUX,	/* reported as AUX data */
+	SRC_KBD,
+};
 
 struct out_byte {
 	u8 value;
 	u8 source;
 	bool timeout;
 };
+
+static bool is_aux(const struct out_byte *b)
+{
+	return b->source == SRC_CTRL_AUX;
+}
 
 struct i8042 {
 	pthread_mutex_t lock;
@@ -113,7 +127,7 @@ static void queue_byte(struct i8042 *k, enum source src, u8 value, bool timeout)
 
 static void update_irq(struct i8042 *k)
 {
-	bool aux = k->out.source == SRC_AUX;
+	bool aux = is_aux(&k->out);
 	bool kbd_level = k->obf && !aux && (k->ram[0] & CTR_KBDINT);
 	bool aux_level = k->obf && aux && (k->ram[0] & CTR_AUXINT);
 
@@ -134,8 +148,7 @@ static void refill(struct i8042 *k)
 
 	if (k->obf || !k->q_count)
 		return;
-	if ((b->source == SRC_KBD && (k->ram[0] & CTR_KBDDIS)) ||
-	    (b->source == SRC_AUX && (k->ram[0] & CTR_AUXDIS)))
+	if (b->source == SRC_KBD && (k->ram[0] & CTR_KBDDIS))
 		return;
 	k->out = *b;
 	k->obf = true;
@@ -212,7 +225,7 @@ static u8 outport_value(const struct i8042 *k)
 	u8 v = k->outport & ~(OUT_KBD_OBF | OUT_AUX_OBF);
 
 	if (k->obf)
-		v |= k->out.source == SRC_AUX ? OUT_AUX_OBF : OUT_KBD_OBF;
+		v |= is_aux(&k->out) ? OUT_AUX_OBF : OUT_KBD_OBF;
 	return v;
 }
 
@@ -224,14 +237,14 @@ static bool controller_data(struct i8042 *k, u8 cmd, u8 v)
 		k->outport = v;
 		return !(v & OUT_RESET);
 	case CMD_WRITE_KBD_OBUF:
-		queue_byte(k, SRC_KBD, v, false);
+		queue_byte(k, SRC_CTRL, v, false);
 		return false;
 	case CMD_WRITE_AUX_OBUF:
-		queue_byte(k, SRC_AUX, v, false);
+		queue_byte(k, SRC_CTRL_AUX, v, false);
 		return false;
 	case CMD_WRITE_AUX:
 		/* No mouse: the controller times out waiting for an answer. */
-		queue_byte(k, SRC_AUX, KBD_RESEND, true);
+		queue_byte(k, SRC_CTRL_AUX, KBD_RESEND, true);
 		return false;
 	default:	/* CMD_WRITE_RAM + n */
 		k->ram[cmd - CMD_WRITE_RAM] = v;
@@ -306,7 +319,7 @@ static u8 status_value(const struct i8042 *k)
 		v |= STR_CMD;
 	if (k->obf) {
 		v |= STR_OBF;
-		if (k->out.source == SRC_AUX)
+		if (is_aux(&k->out))
 			v |= STR_AUXDATA;
 		if (k->out.timeout)
 			v |= STR_TIMEOUT;

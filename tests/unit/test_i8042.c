@@ -92,6 +92,22 @@ static void aux_loopback_interrupts_on_irq12(void **state)
 {
 	struct vm *vm = *state;
 
+	/*
+	 * Linux's active-multiplexing probe loops bytes with the AUX port
+	 * still disabled: the controller echoes them all, 0xa4 included, so
+	 * no multiplexer is found.
+	 */
+	assert_int_equal(command(vm, 0x20, -1) & 0x20, 0x20);
+	for (unsigned int i = 0; i < 3; i++) {
+		static const u8 probe[] = { 0xf0, 0x56, 0xa4 };
+
+		outb(vm, CMD, 0xd3);
+		outb(vm, DATA, probe[i]);
+		assert_int_equal(inb(vm, CMD) & (STR_OBF | STR_AUXDATA), STR_OBF | STR_AUXDATA);
+		assert_int_equal(inb(vm, DATA), probe[i]);
+	}
+	assert_false(fake_irq_level(GSI_I8042_AUX));		/* AUXINT is off */
+
 	assert_int_equal(command(vm, 0x60, 0x47), -1);		/* KBDINT | AUXINT */
 	outb(vm, CMD, 0xa8);
 	outb(vm, CMD, 0xd3);
