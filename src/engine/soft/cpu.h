@@ -99,8 +99,13 @@ struct insn {
 	u8 modrm;		/* raw ModRM byte (x87) */
 	u8 prefix;		/* SSE mandatory prefix, enum sse_prefix */
 	u8 sse_flags;		/* SSE_F_* */
-	u8 pad;
+	u8 dflags;		/* DF_*: what the block translator needs to know */
 };
+
+#define DF_END		(1u << 0)	/* ends the block */
+#define DF_JUMP		(1u << 1)	/* direct branch: imm is the absolute target */
+#define DF_COND		(1u << 2)	/* conditional: may also fall through */
+#define DF_UD		(1u << 3)	/* undefined: the handler raises #UD */
 
 /*
  * Decodes one instruction from bytes[0..len) without a CPU: for the block
@@ -112,6 +117,11 @@ struct insn {
  */
 #define DECODE_NEED_MORE (-(EXC_PF + 0x100))
 int soft_decode(const u8 *bytes, size_t len, enum cpu_mode mode, struct insn *out);
+/*
+ * The same, for code at offset pc in CS: branch targets and RIP-relative
+ * addresses become absolute, as the block translator wants them.
+ */
+int decode_insn(const u8 *bytes, size_t len, enum cpu_mode mode, u64 pc, struct insn *out);
 
 /* ---------------------------------------------------------------------- */
 /* Software TLB                                                           */
@@ -131,7 +141,13 @@ struct tlb_entry {
 	intptr_t addend;
 };
 
+/*
+ * Slow-path view of an entry: the tags the guest's page tables allow
+ * (v*), whether or not the fast path may use them (MMIO, code pages and
+ * clean pages stay slow), and the guest-physical page.
+ */
 struct tlb_extra {
+	u64 vtag_r, vtag_w, vtag_x;
 	u64 gpa;		/* guest-physical page */
 	bool global;		/* survives CR3 writes with CR4.PGE */
 };
@@ -189,6 +205,8 @@ struct soft_cpu {
 	u64 star, lstar, cstar, sfmask, kernel_gs_base;
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
 	u64 pat, tsc_aux, tsc_offset, misc_enable, apic_base, mtrr_def_type;
+	u64 hwcr, de_cfg;		/* AMD MSRs Linux touches on this family */
+	const char *fatal;		/* why the engine cannot go on (EXEC_ERROR) */
 
 	/* Exception being raised (set before the longjmp to the run loop). */
 	int exc_vector;			/* -1 none */
@@ -200,12 +218,21 @@ struct soft_cpu {
 	bool triple_fault;
 	jmp_buf jmp;
 
+	/* Where the last block left, so the loop can chain its successor. */
+	struct block *last_block;
+	unsigned int last_exit;
+	bool nmi_blocked;		/* from NMI delivery until IRET */
+	int inject_vector;		/* external interrupt to deliver at loop entry, -1 none */
+
 	/* Standalone runs: stop conditions (soft_standalone.h). */
+	u64 insn_budget;		/* single-step mode: stop after this many */
 	u64 stop_rip;			/* ~0 none */
+	bool stop_on_exception;		/* report exceptions instead of delivering */
 	bool stop_requested;
 
 	struct tlb_entry tlbs[2][TLB_SIZE];
 	struct tlb_extra tlbx[2][TLB_SIZE];
+	u64 tlb_large_lo, tlb_large_hi;	/* range holding large-page entries */
 	struct block *jmp_cache[JMP_CACHE_SIZE];
 
 	struct fxsave_area fx;
@@ -216,6 +243,9 @@ struct soft_cpu {
 	unsigned int dummy_reqs;	/* reqs target for standalone CPUs */
 
 	/* Interrupt plumbing (soft_irq_glue.c). */
+	void *lapic;			/* struct lapic, NULL without an irqchip */
+	int sleeping;			/* in the HLT futex wait (atomic) */
+	unsigned int poll_countdown;	/* blocks until timers are polled again */
 	bool nmi_pending;
 	bool wait_sipi;			/* AP waiting for a startup IPI */
 	int sipi_vector;		/* -1 none */

@@ -25,9 +25,9 @@
  * turns it into #UD when CR4.OSXMMEXCPT is clear), or SSE_FAULT_UD.
  * On a fault the function must leave *dst unchanged (faults are precise).
  *
- * Entries live in src/engine/soft/sse/sse_table.def (which includes the
- * declarations it needs; the decoder picks it up when it exists), one line
- * per instruction, as
+ * Entries live in src/engine/soft/sse/sse_table.def, one line per
+ * instruction; the functions are declared in src/engine/soft/sse/sse_ops.h.
+ * The decoder (sse_table.c) includes both when they exist. Lines read
  *
  *   SSE_OP(map, opcode, prefix, form, flags, function)
  *

@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The translated-block cache (see block.h for the design).
+ *
+ * Concurrency. Lookups are lock-free: blocks are published into hash
+ * chains with release stores and never freed while the VM runs. Marking a
+ * page as code, inserting and invalidating take cc->lock.
+ *
+ * Self-modifying code. Before decoding a page, the translator marks it as
+ * code, which removes every vCPU's fast write TLB entry for it; from then
+ * on every store to it takes the slow path and calls code_page_invalidate(),
+ * which kills the page's blocks and bumps the page's generation. A block
+ * decoded while a store raced with it sees the generation change at insert
+ * time and is decoded again.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "engine/soft/block.h"
+#include "engine/soft/mem.h"
+#include "engine/soft/ops.h"
+#include "engine/soft/soft.h"
+#include "lib/log.h"
+#include "mem/guest_mem.h"
+
+#define ARENA_SIZE (1ULL << 30)		/* reserved, touched as used */
+#define HASH_BITS 16
+
+struct page_desc {
+	uintptr_t blocks;	/* tagged list: block pointer | page_next slot */
+	u32 gen;
+	bool code;
+};
+
+struct region_pages {
+	u64 gpa;
+	u64 npages;
+	struct page_desc *pages;
+};
+
+struct code_cache {
+	pthread_mutex_t lock;
+	struct soft_vm *svm;
+	u8 *arena;
+	size_t used;
+	struct block **hash;
+	struct region_pages regions[GUEST_MEM_MAX_REGIONS];
+	unsigned int nr_regions;
+	struct code_cache_stats stats;
+};
+
+struct code_cache *code_cache_create(struct soft_vm *svm)
+{
+	struct code_cache *cc = calloc(1, sizeof(*cc));
+	const struct guest_mem *mem = svm->mem;
+
+	if (!cc)
+		return NULL;
+	pthread_mutex_init(&cc->lock, NULL);
+	cc->svm = svm;
+	cc->arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	cc->hash = calloc(1u << HASH_BITS, sizeof(*cc->hash));
+	if (cc->arena == MAP_FAILED || !cc->hash)
+		goto fail;
+	for (unsigned int i = 0; i < mem->nr_regions; i++) {
+		struct region_pages *r = &cc->regions[cc->nr_regions];
+		size_t bytes;
+
+		r->gpa = mem->regions[i].gpa;
+		r->npages = mem->regions[i].size >> 12;
+		bytes = r->npages * sizeof(struct page_desc);
+		r->pages = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (r->pages == MAP_FAILED)
+			goto fail;
+		cc->nr_regions++;
+	}
+	return cc;
+fail:
+	code_cache_destroy(cc);
+	return NULL;
+}
+
+void code_cache_destroy(struct code_cache *cc)
+{
+	if (!cc)
+		return;
+	for (unsigned int i = 0; i < cc->nr_regions; i++)
+		munmap(cc->regions[i].pages, cc->regions[i].npages * sizeof(struct page_desc) ?: 1);
+	if (cc->arena && cc->arena != MAP_FAILED)
+		munmap(cc->arena, ARENA_SIZE);
+	free(cc->hash);
+	pthread_mutex_destroy(&cc->lock);
+	free(cc);
+}
+
+static struct page_desc *page_desc(struct code_cache *cc, u64 gpa)
+{
+	for (unsigned int i = 0; i < cc->nr_regions; i++) {
+		const struct region_pages *r = &cc->regions[i];
+		u64 idx = (gpa - r->gpa) >> 12;
+
+		if (gpa >= r->gpa && idx < r->npages)
+			return &r->pages[idx];
+	}
+	return NULL;
+}
+
+bool code_page_is_code(struct code_cache *cc, u64 gpa)
+{
+	const struct page_desc *pd = page_desc(cc, gpa);
+
+	return pd && __atomic_load_n(&pd->code, __ATOMIC_SEQ_CST);
+}
+
+static unsigned int hash_of(u64 pc, u64 phys, u32 mode)
+{
+	u64 h = (pc * 0x9e3779b97f4a7c15ULL) ^ (phys * 0xc2b2ae3d27d4eb4fULL) ^ mode;
+
+	return (h ^ (h >> 29)) >> (64 - HASH_BITS) & ((1u << HASH_BITS) - 1);
+}
+
+/*
+ * Marks a guest page as holding code (dropping every vCPU's fast write
+ * entries for it) and returns its generation.
+ */
+static u32 page_mark_code(struct code_cache *cc, u64 gpa_page)
+{
+	struct page_desc *pd = page_desc(cc, gpa_page);
+	u32 gen;
+
+	pthread_mutex_lock(&cc->lock);
+	if (!pd->code) {
+		__atomic_store_n(&pd->code, true, __ATOMIC_SEQ_CST);
+		/* Pairs with the fence in tlb_fill(). */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		for (unsigned int i = 0; i < cc->svm->nr_cpus; i++)
+			if (cc->svm->cpus[i])
+				tlb_drop_writes_to(cc->svm->cpus[i], gpa_page);
+	}
+	gen = pd->gen;
+	pthread_mutex_unlock(&cc->lock);
+	return gen;
+}
+
+static void page_list_add(struct page_desc *pd, struct block *b, unsigned int slot)
+{
+	b->page_next[slot] = (struct block *)pd->blocks;
+	pd->blocks = (uintptr_t)b | slot;
+}
+
+static void page_list_remove(struct page_desc *pd, struct block *b)
+{
+	uintptr_t *link = &pd->blocks;
+
+	while (*link) {
+		struct block *cur = (struct block *)(*link & ~(uintptr_t)1);
+		unsigned int slot = *link & 1;
+
+		if (cur == b) {
+			*link = (uintptr_t)cur->page_next[slot];
+			return;
+		}
+		link = (uintptr_t *)&cur->page_next[slot];
+	}
+}
+
+static void hash_remove(struct code_cache *cc, struct block *b)
+{
+	struct block **link = &cc->hash[hash_of(b->pc, b->phys, b->mode)];
+
+	while (*link) {
+		if (*link == b) {
+			__atomic_store_n(link, b->hash_next, __ATOMIC_RELEASE);
+			return;
+		}
+		link = &(*link)->hash_next;
+	}
+}
+
+/* Makes every vCPU leave b at its next instruction; b stays readable. */
+static void block_kill(struct code_cache *cc, struct block *b)
+{
+	b->valid = false;
+	for (unsigned int i = 0; i < b->ninsns; i++)
+		__atomic_store_n(&b->insns[i].fn, op_stale, __ATOMIC_RELAXED);
+	hash_remove(cc, b);
+	cc->stats.invalidations++;
+}
+
+void code_page_invalidate(struct soft_cpu *cpu, u64 gpa_page)
+{
+	struct code_cache *cc = cpu->svm->cache;
+	struct page_desc *pd = page_desc(cc, gpa_page);
+	uintptr_t p;
+
+	if (!pd)
+		return;
+	pthread_mutex_lock(&cc->lock);
+	if (!pd->code) {
+		pthread_mutex_unlock(&cc->lock);
+		return;
+	}
+	p = pd->blocks;
+	while (p) {
+		struct block *b = (struct block *)(p & ~(uintptr_t)1);
+		unsigned int slot = p & 1;
+
+		p = (uintptr_t)b->page_next[slot];
+		block_kill(cc, b);
+		/* A block over two pages is also on the other page's list. */
+		if (b->phys2 != ~0ULL) {
+			u64 other = slot ? PAGE_OF(b->phys) : b->phys2;
+			struct page_desc *opd = page_desc(cc, other);
+
+			if (opd && opd != pd)
+				page_list_remove(opd, b);
+		}
+	}
+	pd->blocks = 0;
+	pd->gen++;
+	__atomic_store_n(&pd->code, false, __ATOMIC_SEQ_CST);
+	cpu->stats.smc_invalidations++;
+	pthread_mutex_unlock(&cc->lock);
+}
+
+static struct block *hash_lookup(struct code_cache *cc, u64 pc, u64 cs_base, u64 phys, u32 mode)
+{
+	struct block *b = __atomic_load_n(&cc->hash[hash_of(pc, phys, mode)], __ATOMIC_ACQUIRE);
+
+	for (; b; b = __atomic_load_n(&b->hash_next, __ATOMIC_ACQUIRE))
+		if (b->pc == pc && b->phys == phys && b->mode == mode && b->cs_base == cs_base &&
+		    b->valid)
+			return b;
+	return NULL;
+}
+
+static _Noreturn void fatal(struct soft_cpu *cpu, const char *why)
+{
+	cpu->fatal = why;
+	cpu_exit_loop(cpu);
+}
+
+static struct block *block_alloc(struct soft_cpu *cpu, struct code_cache *cc, unsigned int ninsns)
+{
+	size_t size = ALIGN_UP(sizeof(struct block) + ninsns * sizeof(struct insn), 64);
+	struct block *b;
+
+	if (cc->used + size > ARENA_SIZE) {
+		pthread_mutex_unlock(&cc->lock);
+		pr_err("soft: the translated-code cache is full (%llu MiB)",
+		       (unsigned long long)(ARENA_SIZE >> 20));
+		fatal(cpu, "translated-code cache full");
+	}
+	b = (struct block *)(cc->arena + cc->used);
+	cc->used += size;
+	return b;
+}
+
+/* Decodes from lin (host bytes at hva) and publishes the block. */
+static struct block *translate(struct soft_cpu *cpu, u64 pc, u64 cs_base, u64 lin,
+			       u64 phys, const u8 *hva, u32 mode)
+{
+	struct code_cache *cc = cpu->svm->cache;
+	struct insn tmp[BLOCK_MAX_INSNS + 1];
+	unsigned int max = cpu->single_step ? 1 : BLOCK_MAX_INSNS;
+	unsigned int n, tries = 0;
+	u32 gen1, gen2 = 0;
+	u64 phys2;
+	struct block *b;
+
+retry:
+	gen1 = page_mark_code(cc, PAGE_OF(phys));
+	phys2 = ~0ULL;
+	n = 0;
+	{
+		unsigned int off = lin & 0xfff;
+		u64 cur_pc = pc;
+
+		while (n < max) {
+			const u8 *src = hva + (off - (lin & 0xfff));
+			size_t avail = 0x1000 - off;
+			int ret;
+
+			ret = decode_insn(src, avail >= 15 ? 15 : avail, cpu->mode, cur_pc, &tmp[n]);
+			if (ret == DECODE_NEED_MORE) {
+				u8 buf[15];
+				u64 lin2 = (PAGE_OF(lin) + 0x1000) & cpu->lin_mask, gpa2;
+				const u8 *h2;
+
+				/* Only a block's first instruction may cross a page. */
+				if (n > 0)
+					break;
+				h2 = mem_fetch_ptr(cpu, lin2, &gpa2);
+				if (!h2)
+					fatal(cpu, "instruction fetch from outside RAM");
+				gen2 = page_mark_code(cc, PAGE_OF(gpa2));
+				phys2 = PAGE_OF(gpa2);
+				memcpy(buf, src, avail);
+				memcpy(buf + avail, h2, 15 - avail);
+				ret = decode_insn(buf, 15, cpu->mode, cur_pc, &tmp[n]);
+			}
+			if (ret < 0) {
+				memset(&tmp[n], 0, sizeof(tmp[n]));
+				tmp[n].fn = op_insn_too_long;
+				tmp[n].dflags = DF_END;
+				tmp[n].idx = n;
+				n++;
+				break;
+			}
+			tmp[n].idx = n;
+			n++;
+			off += ret;
+			cur_pc += ret;
+			if ((tmp[n - 1].dflags & DF_END) || off >= 0x1000 || phys2 != ~0ULL)
+				break;
+		}
+	}
+	/* The sentinel: falls through to whatever follows. */
+	memset(&tmp[n], 0, sizeof(tmp[n]));
+	tmp[n].fn = op_block_end;
+	tmp[n].idx = n;
+
+	pthread_mutex_lock(&cc->lock);
+	{
+		struct page_desc *pd1 = page_desc(cc, phys), *pd2 = NULL;
+
+		if (phys2 != ~0ULL)
+			pd2 = page_desc(cc, phys2);
+		if (pd1->gen != gen1 || !pd1->code || (pd2 && (pd2->gen != gen2 || !pd2->code))) {
+			/* A store hit the code while we decoded it. */
+			pthread_mutex_unlock(&cc->lock);
+			if (++tries > 100)
+				fatal(cpu, "code keeps changing under translation");
+			goto retry;
+		}
+		b = block_alloc(cpu, cc, n + 1);
+		memset(b, 0, sizeof(*b));
+		b->pc = pc;
+		b->cs_base = cs_base;
+		b->lin = lin;
+		b->phys = phys;
+		b->phys2 = phys2;
+		b->mode = mode;
+		b->n = n;
+		b->ninsns = n + 1;
+		memcpy(b->insns, tmp, (n + 1) * sizeof(struct insn));
+		b->valid = true;
+		page_list_add(pd1, b, 0);
+		if (pd2 && pd2 != pd1)
+			page_list_add(pd2, b, 1);
+		{
+			struct block **head = &cc->hash[hash_of(pc, phys, mode)];
+
+			b->hash_next = *head;
+			__atomic_store_n(head, b, __ATOMIC_RELEASE);
+		}
+		cc->stats.blocks++;
+		cc->stats.translated_insns += n;
+		cc->stats.bytes_used = cc->used;
+	}
+	pthread_mutex_unlock(&cc->lock);
+	return b;
+}
+
+/* Does the second page of b still map where it did? (No faults here.) */
+static bool phys2_matches(struct soft_cpu *cpu, const struct block *b)
+{
+	u64 lin2 = (PAGE_OF(b->lin) + 0x1000) & cpu->lin_mask, gpa;
+	unsigned int idx = (lin2 >> 12) & (TLB_SIZE - 1);
+	const struct tlb_extra *x = &cpu->tlbx[cpu_user(cpu)][idx];
+
+	if (x->vtag_x == PAGE_OF(lin2))
+		return x->gpa == b->phys2;
+	return mmu_probe(cpu, lin2, &gpa) && PAGE_OF(gpa) == b->phys2;
+}
+
+struct block *block_find(struct soft_cpu *cpu)
+{
+	u64 pc = cpu->rip, cs_base = cpu->seg_base[SEG_CS];
+	u64 lin = (cs_base + pc) & cpu->lin_mask;
+	u32 mode = cpu->mode | (cpu->single_step ? BLOCK_MODE_SINGLE_STEP : 0);
+	unsigned int idx = (lin >> 12) & (TLB_SIZE - 1);
+	const struct tlb_entry *e = &cpu->tlb[idx];
+	unsigned int jc = (pc ^ (pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1);
+	const u8 *hva;
+	u64 phys;
+	struct block *b;
+
+	if (likely(e->tag_x == PAGE_OF(lin))) {
+		phys = cpu->tlbx[cpu_user(cpu)][idx].gpa | (lin & 0xfff);
+		hva = (const u8 *)(uintptr_t)(lin + e->addend);
+	} else {
+		hva = mem_fetch_ptr(cpu, lin, &phys);
+		if (!hva)
+			fatal(cpu, "instruction fetch from outside RAM");
+	}
+	b = cpu->jmp_cache[jc];
+	if (b && b->pc == pc && b->phys == phys && b->mode == mode && b->cs_base == cs_base &&
+	    b->valid && (b->phys2 == ~0ULL || phys2_matches(cpu, b))) {
+		cpu->stats.jc_hits++;
+		return b;
+	}
+	cpu->stats.jc_misses++;
+	b = hash_lookup(cpu->svm->cache, pc, cs_base, phys, mode);
+	if (!b || (b->phys2 != ~0ULL && !phys2_matches(cpu, b)))
+		b = translate(cpu, pc, cs_base, lin, phys, hva, mode);
+	cpu->jmp_cache[jc] = b;
+	return b;
+}
+
+void block_chain(struct block *prev, unsigned int k, struct block *next)
+{
+	if ((prev->mode & BLOCK_MODE_SINGLE_STEP) ||
+	    PAGE_OF(prev->lin) != PAGE_OF(next->lin) || next->phys2 != ~0ULL ||
+	    prev->mode != next->mode || prev->cs_base != next->cs_base || !next->valid)
+		return;
+	__atomic_store_n(&prev->chain[k], next, __ATOMIC_RELAXED);
+}
+
+void code_cache_get_stats(struct code_cache *cc, struct code_cache_stats *st)
+{
+	pthread_mutex_lock(&cc->lock);
+	*st = cc->stats;
+	st->bytes_used = cc->used;
+	pthread_mutex_unlock(&cc->lock);
+}

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The dispatch loop. The longjmp target is set once per cpu_exec() entry;
+ * a fault anywhere below comes back here, is delivered, and the loop goes
+ * on. Blocks run by calling each insn's handler, which returns the next.
+ */
+#include "engine/soft/block.h"
+#include "engine/soft/soft.h"
+
+/* Blocks between two looks at timers when nothing else interrupts. */
+#define POLL_BLOCKS 2048
+
+enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
+{
+	(void)max_insns;
+	if (_setjmp(cpu->jmp))
+		cpu->last_block = NULL;
+
+	for (;;) {
+		struct block *b;
+		const struct insn *in;
+
+		if (unlikely(cpu->fatal))
+			return EXEC_ERROR;
+		if (cpu->exc_vector >= 0) {
+			cpu->last_block = NULL;
+			if (cpu->stop_on_exception)
+				return EXEC_EXCEPTION;
+			cpu_deliver_pending_exception(cpu);
+			if (cpu->triple_fault)
+				return EXEC_TRIPLE_FAULT;
+			continue;
+		}
+		if (cpu->inject_vector >= 0) {
+			int v = cpu->inject_vector;
+
+			cpu->inject_vector = -1;
+			cpu->last_block = NULL;
+			cpu_deliver_interrupt(cpu, v);
+			continue;
+		}
+		if (cpu->halted || cpu->wait_sipi)
+			return EXEC_HALT;
+		if (unlikely(cpu->single_step)) {
+			if (cpu->rip == cpu->stop_rip || cpu->insn_budget == 0)
+				return EXEC_STOP;
+			cpu->insn_budget--;
+		}
+
+		b = block_find(cpu);
+		if (cpu->last_block) {
+			block_chain(cpu->last_block, cpu->last_exit, b);
+			cpu->last_block = NULL;
+		}
+		cpu->intr_shadow = 0;
+		cpu->stats.insns += b->n;
+		cpu->stats.blocks_run++;
+		in = b->insns;
+		do {
+			in = in->fn(cpu, in);
+		} while (in);
+
+		if (unlikely(cpu->single_step))
+			continue;
+		if (__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED) ||
+		    cpu->poll_countdown == 0 || --cpu->poll_countdown == 0) {
+			cpu->poll_countdown = POLL_BLOCKS;
+			return EXEC_CONTINUE;
+		}
+	}
+}

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * x87 and SSE plumbing: the CR0/CR4 checks, operand fetch and write-back
+ * around the semantic functions of src/engine/soft/sse/ and x87/ (the
+ * contract is in fpu_state.h), plus the instructions that only move
+ * state: FNINIT, FXSAVE/FXRSTOR, LDMXCSR/STMXCSR, fences, CLFLUSH, MOVNTI.
+ */
+#include <string.h>
+
+#include "engine/soft/exec.h"
+#include "lib/log.h"
+
+#if __has_include("engine/soft/x87/x87.h")
+#include "engine/soft/x87/x87.h"
+#define HAVE_X87 1
+#endif
+
+/* #NM for x87 instructions when CR0.EM or CR0.TS is set. */
+static void x87_check(struct soft_cpu *cpu)
+{
+	if (cpu->cr0 & (CR0_EM | CR0_TS))
+		cpu_raise(cpu, EXC_NM, 0, false);
+}
+
+/* SSE: #UD without CR4.OSFXSR or with CR0.EM, then #NM with CR0.TS. */
+static void sse_check(struct soft_cpu *cpu)
+{
+	if ((cpu->cr0 & CR0_EM) || !(cpu->cr4 & CR4_OSFXSR))
+		cpu_raise_ud(cpu);
+	if (cpu->cr0 & CR0_TS)
+		cpu_raise(cpu, EXC_NM, 0, false);
+}
+
+#ifdef HAVE_X87
+struct x87_mem_ctx {
+	struct x87_mem m;
+	struct soft_cpu *cpu;
+	const struct insn *in;
+};
+
+static u64 x87_lin(struct x87_mem_ctx *c, u64 off)
+{
+	return seg_lin(c->cpu, c->in->seg, (c->m.ea + off) & addr_masks[c->in->asize]);
+}
+
+static void x87_mem_read(struct x87_mem *m, u64 off, void *buf, unsigned int len)
+{
+	struct x87_mem_ctx *c = container_of(m, struct x87_mem_ctx, m);
+
+	mem_read_buf(c->cpu, x87_lin(c, off), buf, len, cpu_user(c->cpu));
+}
+
+static void x87_mem_write(struct x87_mem *m, u64 off, const void *buf, unsigned int len)
+{
+	struct x87_mem_ctx *c = container_of(m, struct x87_mem_ctx, m);
+
+	mem_write_buf(c->cpu, x87_lin(c, off), buf, len, cpu_user(c->cpu));
+}
+#endif
+
+OP(op_x87)
+{
+	x87_check(cpu);
+#ifdef HAVE_X87
+	{
+		struct x87_mem_ctx c = {
+			.m = {
+				.cpu = cpu,
+				.read = x87_mem_read,
+				.write = x87_mem_write,
+				.ea = (in->flags & INSN_MEM) ? insn_ea(cpu, in) : 0,
+				.is_mem = in->flags & INSN_MEM,
+				.op32 = in->osize != 2,
+				.long_mode = cpu->mode == CPU_MODE_64,
+			},
+			.cpu = cpu,
+			.in = in,
+		};
+		int vec = x87_execute(&cpu->fx, in->opcode & 0xff, in->modrm, &c.m, cpu->rip);
+
+		if (vec)
+			cpu_raise(cpu, vec, 0, false);
+	}
+	return next_insn(cpu, in);
+#else
+	pr_warn_once("soft: x87 instruction %02x %02x at %#llx: x87 semantics not built in (#UD)",
+		     in->opcode & 0xff, in->modrm, (unsigned long long)cpu->rip);
+	cpu_raise_ud(cpu);
+#endif
+}
+
+OP(op_fwait)
+{
+	if ((cpu->cr0 & (CR0_TS | CR0_MP)) == (CR0_TS | CR0_MP))
+		cpu_raise(cpu, EXC_NM, 0, false);
+	/* A pending unmasked x87 exception (FSW.ES) is reported here. */
+	if ((cpu->fx.fsw & 0x80) && (cpu->cr0 & CR0_NE))
+		cpu_raise(cpu, EXC_MF, 0, false);
+	return next_insn(cpu, in);
+}
+
+OP(op_fninit)
+{
+	x87_check(cpu);
+	cpu->fx.fcw = FCW_RESET;
+	cpu->fx.fsw = 0;
+	cpu->fx.ftw = 0;
+	cpu->fx.fop = 0;
+	cpu->fx.fip = 0;
+	cpu->fx.fdp = 0;
+	return next_insn(cpu, in);
+}
+
+/* The bytes of fx FXSAVE writes: x87, MXCSR and the XMM registers. */
+#define FXSAVE_STATE_BYTES offsetof(struct fxsave_area, rsvd2)
+
+OP(op_fxsave)
+{
+	u64 lin = insn_lin(cpu, in);
+
+	if (cpu->cr0 & (CR0_EM | CR0_TS))
+		cpu_raise(cpu, EXC_NM, 0, false);
+	if (lin & 15)
+		cpu_raise_gp(cpu, 0);
+	mem_write_buf(cpu, lin, &cpu->fx, FXSAVE_STATE_BYTES, cpu_user(cpu));
+	return next_insn(cpu, in);
+}
+
+OP(op_fxrstor)
+{
+	u64 lin = insn_lin(cpu, in);
+	struct fxsave_area fx;
+
+	if (cpu->cr0 & (CR0_EM | CR0_TS))
+		cpu_raise(cpu, EXC_NM, 0, false);
+	if (lin & 15)
+		cpu_raise_gp(cpu, 0);
+	mem_read_buf(cpu, lin, &fx, FXSAVE_STATE_BYTES, cpu_user(cpu));
+	if (fx.mxcsr & ~MXCSR_MASK_SUPPORTED)
+		cpu_raise_gp(cpu, 0);
+	fx.mxcsr_mask = MXCSR_MASK_SUPPORTED;
+	memcpy(&cpu->fx, &fx, FXSAVE_STATE_BYTES);
+	return next_insn(cpu, in);
+}
+
+OP(op_ldmxcsr)
+{
+	u32 v;
+
+	sse_check(cpu);
+	v = mem_read32(cpu, insn_lin(cpu, in));
+	if (v & ~MXCSR_MASK_SUPPORTED)
+		cpu_raise_gp(cpu, 0);
+	cpu->fx.mxcsr = v;
+	return next_insn(cpu, in);
+}
+
+OP(op_stmxcsr)
+{
+	sse_check(cpu);
+	mem_write32(cpu, insn_lin(cpu, in), cpu->fx.mxcsr);
+	return next_insn(cpu, in);
+}
+
+/* LFENCE, MFENCE, SFENCE: guest stores are host stores, so MFENCE is one. */
+OP(op_fence)
+{
+	if (((in->modrm >> 3) & 7) == 6)
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return next_insn(cpu, in);
+}
+
+OP(op_clflush)
+{
+	/* Faults as a byte read would; caches are the host's business. */
+	mem_read8(cpu, insn_lin(cpu, in));
+	return next_insn(cpu, in);
+}
+
+OP(op_movnti)
+{
+	mem_write(cpu, insn_lin(cpu, in), in->osize, reg_read(cpu, in->reg, in->osize));
+	return next_insn(cpu, in);
+}
+
+static void read_m128(struct soft_cpu *cpu, u64 lin, union xmm *x, bool align)
+{
+	if (align && (lin & 15))
+		cpu_raise_gp(cpu, 0);
+	x->q[0] = mem_read64(cpu, lin);
+	x->q[1] = mem_read64(cpu, (lin + 8) & cpu->lin_mask);
+}
+
+OP(op_sse)
+{
+	sse_fn fn = (sse_fn)in->aux;
+	union xmm *xr = &cpu->fx.xmm[in->reg & 15], *xm = &cpu->fx.xmm[in->rm & 15];
+	union xmm dst = { 0 }, src = { 0 };
+	bool mem = in->flags & INSN_MEM, align = in->sse_flags & SSE_F_ALIGN16;
+	unsigned int gsize = (in->flags & INSN_REXW) ? 8 : 4;
+	u64 lin = mem ? insn_lin(cpu, in) : 0;
+	int vec;
+
+	sse_check(cpu);
+	switch (in->sub) {
+	case SSE_FORM_X_XM128:
+		dst = *xr;
+		if (mem)
+			read_m128(cpu, lin, &src, align);
+		else
+			src = *xm;
+		break;
+	case SSE_FORM_X_XM64:
+		dst = *xr;
+		if (mem)
+			src.q[0] = mem_read64(cpu, lin);
+		else
+			src = *xm;
+		break;
+	case SSE_FORM_X_XM32:
+		dst = *xr;
+		if (mem)
+			src.d[0] = mem_read32(cpu, lin);
+		else
+			src = *xm;
+		break;
+	case SSE_FORM_XM128_X:
+	case SSE_FORM_XM64_X:
+	case SSE_FORM_XM32_X:
+		src = *xr;
+		if (mem) {
+			unsigned int n = in->sub == SSE_FORM_XM128_X ? 16 : in->sub == SSE_FORM_XM64_X ? 8 : 4;
+
+			if (align && n == 16 && (lin & 15))
+				cpu_raise_gp(cpu, 0);
+			mem_probe_write(cpu, lin, n, cpu_user(cpu));
+		} else {
+			dst = *xm;
+		}
+		break;
+	case SSE_FORM_X_RM:
+		dst = *xr;
+		src.q[0] = rm_read(cpu, in, gsize);
+		break;
+	case SSE_FORM_R_XM:
+		if (!mem)
+			src = *xm;
+		else if (in->sse_flags & SSE_F_M32)
+			src.d[0] = mem_read32(cpu, lin);
+		else if (in->sse_flags & SSE_F_M64)
+			src.q[0] = mem_read64(cpu, lin);
+		else
+			read_m128(cpu, lin, &src, align);
+		break;
+	case SSE_FORM_RM_X:
+		src = *xr;
+		if (mem)
+			mem_probe_write(cpu, lin, gsize, cpu_user(cpu));
+		break;
+	case SSE_FORM_XRM_IMM:
+		dst = *xm;
+		break;
+	case SSE_FORM_X_XR:
+		dst = *xr;
+		src = *xm;
+		break;
+	default:
+		cpu_raise_ud(cpu);
+	}
+
+	vec = fn(&dst, &src, in->imm8, &cpu->fx.mxcsr);
+	if (vec) {
+		if (vec == SSE_FAULT_XM && !(cpu->cr4 & CR4_OSXMMEXCPT))
+			vec = EXC_UD;
+		cpu_raise(cpu, vec, 0, false);
+	}
+	if (in->sse_flags & SSE_F_FLAGS)
+		cpu_set_arith_flags(cpu, dst.d[0] & (RFLAGS_ZF | RFLAGS_PF | RFLAGS_CF));
+	if (in->sse_flags & SSE_F_NODST)
+		return next_insn(cpu, in);
+
+	switch (in->sub) {
+	case SSE_FORM_X_XM128:
+	case SSE_FORM_X_XM64:
+	case SSE_FORM_X_XM32:
+	case SSE_FORM_X_RM:
+	case SSE_FORM_X_XR:
+		*xr = dst;
+		break;
+	case SSE_FORM_XM128_X:
+		if (mem) {
+			mem_write64(cpu, lin, dst.q[0]);
+			mem_write64(cpu, (lin + 8) & cpu->lin_mask, dst.q[1]);
+		} else {
+			*xm = dst;
+		}
+		break;
+	case SSE_FORM_XM64_X:
+		if (mem)
+			mem_write64(cpu, lin, dst.q[0]);
+		else
+			*xm = dst;
+		break;
+	case SSE_FORM_XM32_X:
+		if (mem)
+			mem_write32(cpu, lin, dst.d[0]);
+		else
+			*xm = dst;
+		break;
+	case SSE_FORM_R_XM:
+		reg_write(cpu, in->reg, gsize, dst.q[0]);
+		break;
+	case SSE_FORM_RM_X:
+		rm_write(cpu, in, gsize, dst.q[0]);
+		break;
+	case SSE_FORM_XRM_IMM:
+		*xm = dst;
+		break;
+	}
+	return next_insn(cpu, in);
+}

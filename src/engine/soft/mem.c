@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Slow paths of guest memory accesses: TLB misses, accesses that cross a
+ * page, MMIO (the LAPIC page included), and stores to pages that hold
+ * translated code, which drop that code first.
+ */
+#include <string.h>
+
+#include "engine/soft/block.h"
+#include "engine/soft/mem.h"
+#include "engine/soft/soft.h"
+#include "engine/soft/soft_irq_glue.h"
+#include "mem/guest_mem.h"
+
+/*
+ * Translates lin for acc through the slow-path tags, walking on a miss.
+ * Returns the guest-physical address.
+ */
+static u64 translate(struct soft_cpu *cpu, u64 lin, enum mem_access acc, bool user)
+{
+	unsigned int idx = (lin >> 12) & (TLB_SIZE - 1);
+	struct tlb_extra *x = &cpu->tlbx[user][idx];
+	u64 page = PAGE_OF(lin);
+	u64 vtag = acc == ACC_WRITE ? x->vtag_w : acc == ACC_EXEC ? x->vtag_x : x->vtag_r;
+
+	if (vtag != page)
+		x = tlb_fill(cpu, lin, acc, user);
+	return x->gpa | (lin & 0xfff);
+}
+
+static void phys_read(struct soft_cpu *cpu, u64 gpa, void *buf, unsigned int len)
+{
+	void *hva = soft_lapic_page(cpu, gpa) ? NULL : gpa_to_hva(cpu->mem, gpa, len);
+
+	if (hva)
+		memcpy(buf, hva, len);
+	else
+		soft_mmio_read(cpu, gpa, buf, len);
+}
+
+/* After a store dropped a page's code, let later stores take the fast path. */
+static void tlb_reenable_write(struct soft_cpu *cpu, u64 lin, bool user)
+{
+	unsigned int idx = (lin >> 12) & (TLB_SIZE - 1);
+	struct tlb_entry *e = &cpu->tlbs[user][idx];
+	const struct tlb_extra *x = &cpu->tlbx[user][idx];
+	struct code_cache *cc = soft_vm_of(cpu)->cache;
+
+	if (x->vtag_w != PAGE_OF(lin) || e->tag_r != PAGE_OF(lin))
+		return;
+	e->tag_w = PAGE_OF(lin);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (code_page_is_code(cc, x->gpa))
+		e->tag_w = TLB_INVALID;
+}
+
+static void phys_write(struct soft_cpu *cpu, u64 gpa, const void *buf, unsigned int len)
+{
+	void *hva = soft_lapic_page(cpu, gpa) ? NULL : gpa_to_hva(cpu->mem, gpa, len);
+
+	if (!hva) {
+		soft_mmio_write(cpu, gpa, buf, len);
+		return;
+	}
+	if (code_page_is_code(soft_vm_of(cpu)->cache, gpa))
+		code_page_invalidate(cpu, PAGE_OF(gpa));
+	memcpy(hva, buf, len);
+}
+
+static bool crosses_page(u64 lin, unsigned int size)
+{
+	return ((lin & 0xfff) + size) > 0x1000;
+}
+
+u64 mem_read_slow(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user)
+{
+	u8 buf[8] = { 0 };
+	u64 v = 0;
+
+	lin &= cpu->lin_mask;
+	if (crosses_page(lin, size)) {
+		unsigned int first = 0x1000 - (lin & 0xfff);
+		u64 next = (lin + first) & cpu->lin_mask;
+		u64 gpa1 = translate(cpu, lin, ACC_READ, user);
+		u64 gpa2 = translate(cpu, next, ACC_READ, user);
+
+		phys_read(cpu, gpa1, buf, first);
+		phys_read(cpu, gpa2, buf + first, size - first);
+	} else {
+		phys_read(cpu, translate(cpu, lin, ACC_READ, user), buf, size);
+	}
+	memcpy(&v, buf, size);
+	return v;
+}
+
+void mem_write_slow(struct soft_cpu *cpu, u64 lin, u64 val, unsigned int size, bool user)
+{
+	u8 buf[8];
+
+	memcpy(buf, &val, 8);
+	lin &= cpu->lin_mask;
+	if (crosses_page(lin, size)) {
+		unsigned int first = 0x1000 - (lin & 0xfff);
+		u64 next = (lin + first) & cpu->lin_mask;
+		/* Both translations first: no partial store on a fault. */
+		u64 gpa1 = translate(cpu, lin, ACC_WRITE, user);
+		u64 gpa2 = translate(cpu, next, ACC_WRITE, user);
+
+		phys_write(cpu, gpa1, buf, first);
+		phys_write(cpu, gpa2, buf + first, size - first);
+		return;
+	}
+	phys_write(cpu, translate(cpu, lin, ACC_WRITE, user), buf, size);
+	tlb_reenable_write(cpu, lin, user);
+}
+
+void *mem_rmw_slow(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user)
+{
+	u64 gpa;
+	void *hva;
+
+	lin &= cpu->lin_mask;
+	if (crosses_page(lin, size)) {
+		unsigned int first = 0x1000 - (lin & 0xfff);
+
+		/* Fault on either page now, then let the caller split. */
+		translate(cpu, lin, ACC_WRITE, user);
+		translate(cpu, (lin + first) & cpu->lin_mask, ACC_WRITE, user);
+		return NULL;
+	}
+	gpa = translate(cpu, lin, ACC_WRITE, user);
+	if (soft_lapic_page(cpu, gpa))
+		return NULL;
+	hva = gpa_to_hva(cpu->mem, gpa, size);
+	if (!hva)
+		return NULL;
+	if (code_page_is_code(soft_vm_of(cpu)->cache, gpa))
+		code_page_invalidate(cpu, PAGE_OF(gpa));
+	tlb_reenable_write(cpu, lin, user);
+	return hva;
+}
+
+void mem_read_buf(struct soft_cpu *cpu, u64 lin, void *buf, unsigned int len, bool user)
+{
+	u8 *p = buf;
+
+	while (len) {
+		unsigned int chunk = MIN(len, 0x1000 - (lin & 0xfff));
+
+		lin &= cpu->lin_mask;
+		phys_read(cpu, translate(cpu, lin, ACC_READ, user), p, chunk);
+		p += chunk;
+		lin += chunk;
+		len -= chunk;
+	}
+}
+
+void mem_probe_write(struct soft_cpu *cpu, u64 lin, unsigned int len, bool user)
+{
+	while (len) {
+		unsigned int chunk = MIN(len, 0x1000 - (lin & 0xfff));
+
+		lin &= cpu->lin_mask;
+		translate(cpu, lin, ACC_WRITE, user);
+		lin += chunk;
+		len -= chunk;
+	}
+}
+
+void mem_write_buf(struct soft_cpu *cpu, u64 lin, const void *buf, unsigned int len, bool user)
+{
+	const u8 *p = buf;
+
+	mem_probe_write(cpu, lin, len, user);
+	while (len) {
+		unsigned int chunk = MIN(len, 0x1000 - (lin & 0xfff));
+
+		lin &= cpu->lin_mask;
+		phys_write(cpu, translate(cpu, lin, ACC_WRITE, user), p, chunk);
+		p += chunk;
+		lin += chunk;
+		len -= chunk;
+	}
+}
