@@ -2,6 +2,8 @@
 #include "backend/console.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -50,35 +52,68 @@ struct console {
 	u64 in_bytes, out_bytes;
 };
 
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
 void console_config_stdio(struct console_config *cfg)
 {
 	bool tty = isatty(STDIN_FILENO);
+	pid_t fg = tty ? tcgetpgrp(STDIN_FILENO) : -1;
 
-	cfg->in_fd = STDIN_FILENO;
+	cfg->in_fd = fd_open(STDIN_FILENO) ? STDIN_FILENO : -1;
 	cfg->out_fd = STDOUT_FILENO;
+	/*
+	 * Our controlling terminal while Kiln runs in the background would
+	 * stop us with SIGTTIN or SIGTTOU on the first read or mode change:
+	 * leave it to the foreground job and take no input. (Job control
+	 * does not apply to any other terminal: tcgetpgrp() fails there.)
+	 */
+	if (fg >= 0 && fg != getpgrp()) {
+		pr_info("console: stdin is another job's terminal; no console input");
+		cfg->in_fd = -1;
+		tty = false;
+	}
 	cfg->escapes = tty;
 	cfg->raw_tty = tty;
+}
+
+/*
+ * Waits until out_fd takes a write of up to PIPE_BUF bytes without
+ * blocking. A reader that never reads must not hold a vCPU forever: once
+ * the VM is stopping, waiting gives up. Returns false then.
+ */
+static bool wait_writable(struct console *con)
+{
+	struct pollfd p = { .fd = con->out_fd, .events = POLLOUT };
+
+	for (;;) {
+		int r = poll(&p, 1, 100);
+
+		if (r > 0 || (r < 0 && errno != EINTR))
+			return true;	/* ready, or let write() report the error */
+		if (vm_stopping(con->vm))
+			return false;
+	}
 }
 
 static void write_all(struct console *con, const u8 *buf, size_t len)
 {
 	while (len && !con->out_broken) {
-		ssize_t n = write(con->out_fd, buf, len);
+		ssize_t n;
 
+		if (!wait_writable(con))
+			return;
+		n = write(con->out_fd, buf, MIN(len, (size_t)PIPE_BUF));
 		if (n > 0) {
 			buf += n;
 			len -= n;
 			con->out_bytes += n;
 			continue;
 		}
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct pollfd p = { .fd = con->out_fd, .events = POLLOUT };
-
-			poll(&p, 1, -1);
-			continue;
-		}
 		pr_warn("console output: %s; dropping the rest", n < 0 ? strerror(errno) : "closed");
 		con->out_broken = true;
 	}

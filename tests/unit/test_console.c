@@ -162,6 +162,54 @@ static void output_reaches_the_fd(void **state)
 	close(out[1]);
 }
 
+/* A guest writing to a console whose reader went to sleep. */
+struct stuck_writer {
+	struct console *con;
+	bool returned;
+};
+
+static void *write_thread(void *arg)
+{
+	struct stuck_writer *w = arg;
+
+	console_write(w->con, (const u8 *)"x", 1);
+	__atomic_store_n(&w->returned, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void full_output_does_not_outlive_the_vm(void **state)
+{
+	struct vm *vm = fake_vm_create(0);
+	struct recorder rec = { .vm = vm };
+	struct stuck_writer w = { 0 };
+	char fill[4096];
+	pthread_t t;
+	int out[2];
+
+	(void)state;
+	assert_non_null(vm);
+	assert_int_equal(pipe(out), 0);
+	/* Fill the pipe, then make its writing end blocking again. */
+	assert_int_equal(fcntl(out[1], F_SETFL, O_NONBLOCK), 0);
+	memset(fill, 'f', sizeof(fill));
+	while (write(out[1], fill, sizeof(fill)) > 0)
+		;
+	assert_int_equal(fcntl(out[1], F_SETFL, 0), 0);
+	w.con = console_create(vm, &(struct console_config){ .in_fd = -1, .out_fd = out[1] },
+			       &(struct console_frontend){ .receive = record, .opaque = &rec });
+	assert_non_null(w.con);
+	assert_int_equal(pthread_create(&t, NULL, write_thread, &w), 0);
+	usleep(300 * 1000);
+	assert_false(__atomic_load_n(&w.returned, __ATOMIC_ACQUIRE));	/* output waits... */
+	vm_request_stop(vm, VM_STOP_QUIT, 0);
+	usleep(500 * 1000);
+	assert_true(__atomic_load_n(&w.returned, __ATOMIC_ACQUIRE));	/* ...but not forever */
+	pthread_join(t, NULL);
+	vm_destroy(vm);
+	close(out[0]);
+	close(out[1]);
+}
+
 /*
  * End to end with back-pressure: more input than the UART's FIFO holds,
  * read by a "guest" thread through the port bus as a driver would, slower
@@ -270,6 +318,7 @@ int main(void)
 		cmocka_unit_test(ctrl_a_commands),
 		cmocka_unit_test(input_as_is_without_escapes),
 		cmocka_unit_test(output_reaches_the_fd),
+		cmocka_unit_test(full_output_does_not_outlive_the_vm),
 		cmocka_unit_test(pipe_input_is_never_dropped),
 		cmocka_unit_test(file_input_is_read_at_the_guests_pace),
 	};
