@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "api/api_exec.h"
+#include "dev/acpi_pm.h"
 #include "machine/vm.h"
 
 static struct json_object *string_or_null(const char *s)
@@ -72,9 +73,12 @@ void api_put_action(struct api_ctx *ctx, enum api_action action, struct http_res
 		vm_request_stop(ctx->vm, VM_STOP_RESET, EXIT_CODE_RESET);
 		break;
 	case API_ACTION_SHUTDOWN:
-		api_error(resp, 400, "action_type",
-			  "Shutdown is not supported yet: the ACPI power button is missing");
-		return;
+		/* The guest decides: an OS that handles the SCI powers off. */
+		if (acpi_pm_press_power_button(ctx->vm)) {
+			api_error(resp, 400, "action_type", "this VM has no ACPI power button");
+			return;
+		}
+		break;
 	case API_ACTION_CTRL_ALT_DEL:
 		api_error(resp, 400, "action_type",
 			  "SendCtrlAltDel is not supported yet: the keyboard cannot inject keys");

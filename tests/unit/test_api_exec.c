@@ -129,6 +129,23 @@ static void reset_stops_with_code_4(void **state)
 	assert_int_equal(call(ctx, "PATCH", "/vm", "{\"state\":\"Paused\"}", NULL, NULL), 400);
 }
 
+static void actions_the_vm_lacks(void **state)
+{
+	struct api_ctx *ctx = *state;
+	struct json_object *o;
+
+	/* The test VM has no devices: no power button, no keyboard. */
+	assert_int_equal(call(ctx, "PUT", "/actions", "{\"action_type\":\"Shutdown\"}", &o,
+			      NULL), 400);
+	assert_string_equal(str_at(o, "error", NULL), "this VM has no ACPI power button");
+	json_object_put(o);
+	assert_int_equal(call(ctx, "PUT", "/actions", "{\"action_type\":\"SendCtrlAltDel\"}",
+			      &o, NULL), 400);
+	assert_non_null(strstr(str_at(o, "error", NULL), "not supported"));
+	json_object_put(o);
+	assert_false(vm_stopping(ctx->vm));
+}
+
 static void stats_json(void **state)
 {
 	struct api_ctx *ctx = *state;
@@ -347,6 +364,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(root_version_and_vm, setup, teardown),
 		cmocka_unit_test_setup_teardown(pause_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(reset_stops_with_code_4, setup, teardown),
+		cmocka_unit_test_setup_teardown(actions_the_vm_lacks, setup, teardown),
 		cmocka_unit_test_setup_teardown(stats_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(metrics_text, setup, teardown),
 		cmocka_unit_test(prometheus_mapping),
