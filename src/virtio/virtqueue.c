@@ -352,6 +352,18 @@ void vq_push(struct virtqueue *vq, struct vq_elem *elem, u32 len)
 	free(elem);
 }
 
+void vq_fail(struct virtqueue *vq, struct vq_elem *elem, const char *why)
+{
+	pthread_mutex_lock(&vq->lock);
+	if (elem->gen == vq->gen)
+		vq_break(vq);
+	__atomic_sub_fetch(vq->inflight, 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vq->lock);
+	free(elem);
+	if (vq->error)
+		vq->error(vq, why);
+}
+
 /* vring_need_event(): did new_idx just pass event, coming from old? */
 static bool need_event(u16 event, u16 new_idx, u16 old)
 {

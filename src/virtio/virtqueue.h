@@ -102,6 +102,13 @@ struct vq_elem *vq_pop(struct virtqueue *vq);
  */
 void vq_push(struct virtqueue *vq, struct vq_elem *elem, u32 len);
 
+/*
+ * The device found elem malformed (a request the device cannot parse):
+ * frees it without returning it, breaks the queue and reports why through
+ * the error callback, as for a malformed ring.
+ */
+void vq_fail(struct virtqueue *vq, struct vq_elem *elem, const char *why);
+
 /* Interrupts the driver if anything was pushed and it wants to know. */
 void vq_notify(struct virtqueue *vq);
 
