@@ -195,6 +195,7 @@ struct soft_cpu {
 	u8 intr_shadow;			/* 1 after STI / MOV SS / POP SS */
 	bool halted;
 	bool single_step;		/* translate blocks of one instruction */
+	bool trace_exec;		/* debug: log every block entry (KILN_SOFT_TRACE) */
 
 	struct segment seg[NR_SEGS];
 	struct segment ldt, tr;
@@ -226,6 +227,7 @@ struct soft_cpu {
 
 	/* Standalone runs: stop conditions (soft_standalone.h). */
 	u64 insn_budget;		/* single-step mode: stop after this many */
+	bool standalone;		/* insn_budget and stop_rip apply */
 	u64 stop_rip;			/* ~0 none */
 	bool stop_on_exception;		/* report exceptions instead of delivering */
 	bool stop_requested;

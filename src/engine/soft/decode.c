@@ -793,6 +793,15 @@ opcode:
 			in->rm = (d.modrm & 7) | rex_b(&d);
 		else
 			decode_modrm_mem(&d, in, seg_override);
+		/* FF /2 /4 (near CALL/JMP) are 64-bit, FF /6 (PUSH) defaults to it. */
+		if (mode == CPU_MODE_64 && d.map == 0 && d.op == 0xff) {
+			unsigned int r = modrm_reg(&d);
+
+			if (r == 2 || r == 4)
+				in->osize = 8;
+			else if (r == 6)
+				in->osize = d.opsz && !rex_w(&d) ? 2 : 8;
+		}
 	}
 
 	/* Immediates. */

@@ -8,6 +8,8 @@
  */
 #include "engine/soft/exec.h"
 #include "engine/soft/seg.h"
+#include "engine/soft/soft.h"
+#include "engine/soft/soft_irq_glue.h"
 #include "lib/log.h"
 
 _Noreturn void cpu_raise(struct soft_cpu *cpu, int vector, u32 error, bool has_error)
@@ -287,8 +289,19 @@ static void deliver_protected(struct soft_cpu *cpu, const struct event *ev)
 	cpu->rip = off;
 }
 
+static void trace_event(struct soft_cpu *cpu, const struct event *ev)
+{
+	pr_info("soft: cpu%u: %s %d%s err=%#x rip=%#llx cs=%#x cpl=%u cr2=%#llx rsp=%#llx",
+		soft_cpu_index(cpu), ev->ext ? "interrupt" : ev->soft ? "int" : "exception",
+		ev->vector, ev->has_error ? "" : " (no error code)", ev->error,
+		(unsigned long long)cpu->rip, cpu->seg[SEG_CS].selector, cpu->cpl,
+		(unsigned long long)cpu->cr2, (unsigned long long)cpu->gpr[GPR_RSP]);
+}
+
 static void deliver(struct soft_cpu *cpu, const struct event *ev)
 {
+	if (unlikely(cpu->svm->trace))
+		trace_event(cpu, ev);
 	cpu->intr_shadow = 0;
 	cpu->halted = false;
 	if (cpu_real_mode(cpu))

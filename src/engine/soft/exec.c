@@ -4,11 +4,34 @@
  * a fault anywhere below comes back here, is delivered, and the loop goes
  * on. Blocks run by calling each insn's handler, which returns the next.
  */
+#include <stdio.h>
+
 #include "engine/soft/block.h"
+#include "engine/soft/flags.h"
+#include "engine/soft/mem.h"
+#include "mem/guest_mem.h"
 #include "engine/soft/soft.h"
 
 /* Blocks between two looks at timers when nothing else interrupts. */
 #define POLL_BLOCKS 2048
+
+/* KILN_SOFT_TRACE: one line per instruction, with its bytes and RAX..RSP. */
+static void trace_exec(struct soft_cpu *cpu)
+{
+	u64 lin = (cpu->seg_base[SEG_CS] + cpu->rip) & cpu->lin_mask, gpa;
+	const u8 *p = NULL;
+
+	if (mmu_probe(cpu, lin, &gpa))
+		p = gpa_to_hva(cpu->mem, gpa, 8);
+	fprintf(stderr, "exec %#x:%#llx m%u", cpu->seg[SEG_CS].selector,
+		(unsigned long long)cpu->rip, cpu->mode);
+	for (int i = 0; p && i < 8; i++)
+		fprintf(stderr, " %02x", p[i]);
+	fprintf(stderr, " | rax=%llx rcx=%llx rdx=%llx rbx=%llx rsp=%llx fl=%llx\n",
+		(unsigned long long)cpu->gpr[0], (unsigned long long)cpu->gpr[1],
+		(unsigned long long)cpu->gpr[2], (unsigned long long)cpu->gpr[3],
+		(unsigned long long)cpu->gpr[4], (unsigned long long)cpu_get_rflags(cpu));
+}
 
 enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 {
@@ -41,13 +64,15 @@ enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 		}
 		if (cpu->halted || cpu->wait_sipi)
 			return EXEC_HALT;
-		if (unlikely(cpu->single_step)) {
+		if (unlikely(cpu->standalone)) {
 			if (cpu->rip == cpu->stop_rip || cpu->insn_budget == 0)
 				return EXEC_STOP;
 			cpu->insn_budget--;
 		}
 
 		b = block_find(cpu);
+		if (unlikely(cpu->trace_exec))
+			trace_exec(cpu);
 		if (cpu->last_block) {
 			block_chain(cpu->last_block, cpu->last_exit, b);
 			cpu->last_block = NULL;

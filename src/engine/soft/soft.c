@@ -38,6 +38,7 @@ static int soft_vm_create(struct vm *vm)
 	svm->pio = &vm->pio_bus;
 	svm->mmio = &vm->mmio_bus;
 	svm->nr_cpus = vm->cfg->nr_cpus;
+	svm->trace = vm->cfg->trace;
 	svm->cpus = calloc(svm->nr_cpus, sizeof(*svm->cpus));
 	vm->engine_data = svm;
 	if (!svm->cpus)
@@ -76,6 +77,14 @@ static int soft_vcpu_create(struct vcpu *vcpu)
 		return -1;
 	cpu->reqs = &vcpu->requests;
 	cpu->poll_countdown = 1;
+	/*
+	 * Debugging aids: KILN_SOFT_TRACE=1 logs every instruction executed
+	 * (one per block, no chaining), for comparing with QEMU's -d exec.
+	 */
+	if (getenv("KILN_SOFT_TRACE")) {
+		cpu->single_step = true;
+		cpu->trace_exec = true;
+	}
 	/* Application processors wait for INIT/SIPI from the LAPIC. */
 	cpu->wait_sipi = vcpu->index > 0;
 	if (vcpu->index == 0)

@@ -24,6 +24,7 @@ struct soft_vm {
 	struct soft_cpu **cpus;
 	unsigned int nr_cpus;
 	void *irqchip;			/* soft_irq_glue.c */
+	bool trace;			/* --trace: log every event delivered */
 };
 
 struct soft_vm *soft_vm_of(const struct soft_cpu *cpu);

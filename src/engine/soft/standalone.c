@@ -38,6 +38,7 @@ struct soft_cpu *soft_cpu_create_standalone(struct guest_mem *mem)
 	}
 	s->cpus[0] = cpu;
 	cpu->single_step = true;
+	cpu->standalone = true;
 	cpu->stop_on_exception = true;
 	return cpu;
 }
