@@ -121,16 +121,23 @@ void config_usage(FILE *out)
 		"  --trace              log exceptions and interrupts delivered to the guest\n"
 		"  --system-map PATH    symbolise guest RIPs in register dumps\n"
 		"  --api-sock PATH      serve the REST API on this unix socket (docs/API.md)\n"
+		"  --disk PATH[,ro][,id=NAME][,aio=io_uring|threads]\n"
+		"                       a raw image as a virtio-blk disk (repeatable, up to %d)\n"
+		"  --rng                a virtio-rng device fed from the host's getrandom()\n"
+		"  --virtio-console stdio|file=PATH|socket=PATH\n"
+		"                       a virtio console (hvc0) on the terminal (COM1 keeps its\n"
+		"                       output but loses its input), a file, or a unix socket\n"
 		"\n"
 		"Console: the guest's COM1 on stdin/stdout; Ctrl-A x quits.\n"
 		"Exit codes: 0 powered off or quit, 2 bad usage, 4 guest reset,\n"
 		"6 triple fault, 8 internal error, (v<<1)|1 when the guest writes v to port 0xf4.\n",
-		CONFIG_MAX_CPUS);
+		CONFIG_MAX_CPUS, CONFIG_MAX_DISKS);
 }
 
 enum opt_id {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_ACCEL,
 	OPT_AFFINITY, OPT_STATS, OPT_TRACE, OPT_SYSMAP, OPT_API_SOCK, OPT_HELP,
+	OPT_DISK, OPT_RNG, OPT_HVC,
 };
 
 struct opt_spec {
@@ -152,6 +159,9 @@ static const struct opt_spec opts[] = {
 	{ "--trace", OPT_TRACE, false },
 	{ "--system-map", OPT_SYSMAP, true },
 	{ "--api-sock", OPT_API_SOCK, true },
+	{ "--disk", OPT_DISK, true },
+	{ "--rng", OPT_RNG, false },
+	{ "--virtio-console", OPT_HVC, true },
 	{ "--help", OPT_HELP, false },		{ "-h", OPT_HELP, false },
 };
 
@@ -188,6 +198,85 @@ static int check_readable_file(const char *flag, const char *path)
 	}
 	if (access(path, R_OK)) {
 		pr_err("%s %s: %m", flag, path);
+		return -1;
+	}
+	return 0;
+}
+
+/* "path[,ro][,id=NAME][,aio=MODE]"; a path cannot hold a comma. */
+static int parse_disk(struct vm_config *cfg, const char *flag, const char *val)
+{
+	struct disk_config *d;
+	char *copy, *opt, *save = NULL;
+
+	if (cfg->nr_disks >= CONFIG_MAX_DISKS) {
+		pr_err("%s: at most %d disks", flag, CONFIG_MAX_DISKS);
+		return -1;
+	}
+	copy = strdup(val);	/* lives as long as the config */
+	if (!copy)
+		return -1;
+	d = &cfg->disks[cfg->nr_disks];
+	*d = (struct disk_config){ .path = strtok_r(copy, ",", &save), .aio = "auto" };
+	if (!d->path || *val == ',') {
+		pr_err("%s '%s': the image path is missing", flag, val);
+		return -1;
+	}
+	while ((opt = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(opt, "ro")) {
+			d->read_only = true;
+		} else if (!strncmp(opt, "id=", 3) && strlen(opt + 3) <= 20) {
+			d->id = opt + 3;
+		} else if (!strcmp(opt, "aio=io_uring") || !strcmp(opt, "aio=threads") ||
+			   !strcmp(opt, "aio=auto")) {
+			d->aio = opt + 4;
+		} else {
+			pr_err("%s '%s': unknown option '%s' (ro, id=NAME of at most 20 bytes, "
+			       "aio=io_uring|threads)", flag, val, opt);
+			return -1;
+		}
+	}
+	cfg->nr_disks++;
+	return 0;
+}
+
+static int parse_hvc(struct vm_config *cfg, const char *flag, const char *val)
+{
+	if (!strcmp(val, "stdio")) {
+		cfg->hvc = HVC_STDIO;
+	} else if (!strncmp(val, "file=", 5) && val[5]) {
+		cfg->hvc = HVC_FILE;
+		cfg->hvc_path = val + 5;
+	} else if (!strncmp(val, "socket=", 7) && val[7]) {
+		cfg->hvc = HVC_SOCKET;
+		cfg->hvc_path = val + 7;
+	} else {
+		pr_err("%s '%s': use stdio, file=PATH or socket=PATH", flag, val);
+		return -1;
+	}
+	return 0;
+}
+
+/* A disk image must exist, be readable (and writable unless ro) and hold a sector. */
+static int check_disk(const struct disk_config *d)
+{
+	struct stat st;
+
+	if (stat(d->path, &st)) {
+		pr_err("--disk %s: %m", d->path);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+		pr_err("--disk %s: not a regular file or block device", d->path);
+		return -1;
+	}
+	if (access(d->path, d->read_only ? R_OK : R_OK | W_OK)) {
+		pr_err("--disk %s: %m%s", d->path, d->read_only ? "" : " (add ,ro for read-only)");
+		return -1;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size < 512) {
+		pr_err("--disk %s: %lld bytes is smaller than one 512-byte sector", d->path,
+		       (long long)st.st_size);
 		return -1;
 	}
 	return 0;
@@ -262,6 +351,13 @@ static int apply_opt(struct vm_config *cfg, const struct opt_spec *o, const char
 		}
 		cfg->api_sock = val;
 		break;
+	case OPT_DISK:
+		return parse_disk(cfg, flag, val);
+	case OPT_RNG:
+		cfg->rng = true;
+		break;
+	case OPT_HVC:
+		return parse_hvc(cfg, flag, val);
 	case OPT_HELP:
 		config_usage(stdout);
 		exit(0);
@@ -296,6 +392,9 @@ static int config_check(struct vm_config *cfg, const char *affinity)
 		pr_err("--mem must be a multiple of 4K");
 		return -1;
 	}
+	for (unsigned int i = 0; i < cfg->nr_disks; i++)
+		if (check_disk(&cfg->disks[i]))
+			return -1;
 	if (affinity && parse_cpu_affinity(affinity, cfg->cpu_affinity, cfg->nr_cpus)) {
 		pr_err("--cpu-affinity '%s': expected VCPU=HOSTCPU[,...] with vCPUs below %u "
 		       "and host CPUs below %ld", affinity, cfg->nr_cpus,

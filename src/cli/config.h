@@ -8,6 +8,23 @@
 
 #define CONFIG_MAX_CPUS 255	/* xAPIC IDs, as QEMU's pc machine */
 #define CONFIG_DEFAULT_MEM (512 * MiB)
+#define CONFIG_MAX_DISKS 16
+
+/* One --disk path[,ro][,id=NAME][,aio=io_uring|threads]: a virtio-blk device. */
+struct disk_config {
+	const char *path;
+	bool read_only;
+	const char *id;			/* GET_ID serial, or NULL */
+	const char *aio;		/* "auto", "io_uring" or "threads" */
+};
+
+/* Where --virtio-console puts hvc0's host side. */
+enum hvc_backend {
+	HVC_NONE,
+	HVC_STDIO,			/* the terminal; COM1 keeps only its output */
+	HVC_FILE,			/* output appended to a file, no input */
+	HVC_SOCKET,			/* a unix stream socket Kiln connects to */
+};
 
 /* Everything `kiln run` was asked for, checked before anything is allocated. */
 struct vm_config {
@@ -22,6 +39,11 @@ struct vm_config {
 	const char *api_sock;		/* control socket path, or NULL (api/api.h) */
 	bool stats;
 	bool trace;
+	struct disk_config disks[CONFIG_MAX_DISKS];
+	unsigned int nr_disks;
+	bool rng;			/* --rng: virtio-rng */
+	enum hvc_backend hvc;		/* --virtio-console */
+	const char *hvc_path;
 };
 
 /*

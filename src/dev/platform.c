@@ -37,6 +37,11 @@ static int serial_console_init(struct vm *vm)
 	if (!com1)
 		return -1;
 	console_config_stdio(&cfg);
+	/* --virtio-console stdio: hvc0 takes the terminal's input, COM1 keeps its output. */
+	if (vm->cfg->hvc == HVC_STDIO) {
+		cfg.in_fd = -1;
+		cfg.escapes = cfg.raw_tty = false;
+	}
 	con = console_create(vm, &cfg, &(struct console_frontend){
 		.receive = console_to_uart, .opaque = com1,
 	});

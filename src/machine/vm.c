@@ -18,6 +18,7 @@
 #include "machine/stats.h"
 #include "machine/vcpu.h"
 #include "mem/ram.h"
+#include "virtio/virtio_devices.h"
 
 static int vm_create_vcpus(struct vm *vm)
 {
@@ -78,7 +79,7 @@ struct vm *vm_create(const struct vm_config *cfg)
 		goto fail;
 	if (vm_create_vcpus(vm))
 		goto fail;
-	if (platform_devices_init(vm))
+	if (platform_devices_init(vm) || virtio_devices_init(vm))
 		goto fail;
 	if (acpi_build(vm))
 		goto fail;
