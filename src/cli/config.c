@@ -220,6 +220,7 @@ static int parse_disk(struct vm_config *cfg, const char *flag, const char *val)
 	*d = (struct disk_config){ .path = strtok_r(copy, ",", &save), .aio = "auto" };
 	if (!d->path || *val == ',') {
 		pr_err("%s '%s': the image path is missing", flag, val);
+		free(copy);
 		return -1;
 	}
 	while ((opt = strtok_r(NULL, ",", &save))) {
@@ -233,6 +234,7 @@ static int parse_disk(struct vm_config *cfg, const char *flag, const char *val)
 		} else {
 			pr_err("%s '%s': unknown option '%s' (ro, id=NAME of at most 20 bytes, "
 			       "aio=io_uring|threads)", flag, val, opt);
+			free(copy);
 			return -1;
 		}
 	}
@@ -402,6 +404,14 @@ static int config_check(struct vm_config *cfg, const char *affinity)
 		return -1;
 	}
 	return 0;
+}
+
+void config_release(struct vm_config *cfg)
+{
+	/* Each disk's options point into one copy that starts with its path. */
+	for (unsigned int i = 0; i < cfg->nr_disks; i++)
+		free((char *)cfg->disks[i].path);
+	cfg->nr_disks = 0;
 }
 
 int config_parse_run(struct vm_config *cfg, int argc, char **argv)

@@ -52,6 +52,9 @@ struct vm_config {
  */
 int config_parse_run(struct vm_config *cfg, int argc, char **argv);
 
+/* Frees what config_parse_run() allocated (the --disk specs). */
+void config_release(struct vm_config *cfg);
+
 /* "512M", "2G", "1048576": QEMU's size syntax; a bare number is MiB, as -m. */
 int parse_size(const char *s, u64 *out);
 
