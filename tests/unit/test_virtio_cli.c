@@ -67,7 +67,14 @@ static void test_disks(void **state)
 	assert_string_equal(cfg.disks[1].aio, "threads");
 	assert_false(cfg.rng);
 	assert_int_equal(cfg.hvc, HVC_NONE);
+	config_release(&cfg);
 }
+
+/* A failed parse may keep disks it had parsed: release them. */
+#define FAILS(...) do {							\
+		assert_int_equal(parse(&cfg, __VA_ARGS__), -1);		\
+		config_release(&cfg);					\
+	} while (0)
 
 static void test_disk_errors(void **state)
 {
@@ -75,17 +82,17 @@ static void test_disk_errors(void **state)
 	char spec[128];
 
 	(void)state;
-	assert_int_equal(parse(&cfg, "--disk", "/nonexistent/kiln.img", NULL, NULL, NULL, NULL), -1);
+	FAILS("--disk", "/nonexistent/kiln.img", NULL, NULL, NULL, NULL);
 	snprintf(spec, sizeof(spec), "%s,rw", image);
-	assert_int_equal(parse(&cfg, "--disk", spec, NULL, NULL, NULL, NULL), -1);
+	FAILS("--disk", spec, NULL, NULL, NULL, NULL);
 	snprintf(spec, sizeof(spec), "%s,id=123456789012345678901", image);
-	assert_int_equal(parse(&cfg, "--disk", spec, NULL, NULL, NULL, NULL), -1);
+	FAILS("--disk", spec, NULL, NULL, NULL, NULL);
 	snprintf(spec, sizeof(spec), "%s,aio=posix", image);
-	assert_int_equal(parse(&cfg, "--disk", spec, NULL, NULL, NULL, NULL), -1);
-	assert_int_equal(parse(&cfg, "--disk", ",ro", NULL, NULL, NULL, NULL), -1);
+	FAILS("--disk", spec, NULL, NULL, NULL, NULL);
+	FAILS("--disk", ",ro", NULL, NULL, NULL, NULL);
 	/* Too small to hold a sector. */
 	assert_int_equal(truncate(image, 100), 0);
-	assert_int_equal(parse(&cfg, "--disk", image, NULL, NULL, NULL, NULL), -1);
+	FAILS("--disk", image, NULL, NULL, NULL, NULL);
 	assert_int_equal(truncate(image, 1 << 20), 0);
 }
 
