@@ -6,6 +6,7 @@
 #include "engine/soft/flags.h"
 #include "engine/soft/mem.h"
 #include "engine/soft/soft.h"
+#include "engine/soft/x87/x87.h"
 
 void cpu_set_cpl(struct soft_cpu *cpu, unsigned int cpl)
 {
@@ -84,7 +85,7 @@ void cpu_reset(struct soft_cpu *cpu, bool init_only)
 		cpu->misc_enable = 1;
 		cpu->mtrr_def_type = 0;
 		memset(&cpu->fx, 0, sizeof(cpu->fx));
-		cpu->fx.fcw = 0x40;
+		x87_reset(&cpu->fx);
 		cpu->fx.mxcsr = MXCSR_RESET;
 		cpu->fx.mxcsr_mask = MXCSR_MASK_SUPPORTED;
 	} else {

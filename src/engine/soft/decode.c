@@ -101,7 +101,8 @@ static const u16 twobyte[256] = {
 	[0x36] = P_UD, [0x37] = P_UD, [0x38] = P_MODRM, [0x39] = P_UD, [0x3a] = P_MODRM | P_I8,
 	[0x3b ... 0x3f] = P_UD,
 	[0x40 ... 0x4f] = P_MODRM,
-	[0x50 ... 0x6f] = P_MODRM, [0x70 ... 0x73] = P_MODRM | P_I8, [0x74 ... 0x7f] = P_MODRM,
+	[0x50 ... 0x6f] = P_MODRM, [0x70 ... 0x73] = P_MODRM | P_I8, [0x74 ... 0x76] = P_MODRM,
+	[0x77] = 0, [0x78 ... 0x7f] = P_MODRM,
 	[0x80 ... 0x8f] = P_J | P_IZ | P_F64 | P_END,
 	[0x90 ... 0x9f] = P_MODRM | P_BYTE,
 	[0xa0] = P_D64, [0xa1] = P_D64 | P_END, [0xa2] = 0, [0xa3] = P_MODRM,
@@ -546,18 +547,27 @@ static insn_fn select_sse(struct dstate *d, struct insn *in)
 {
 	const struct sse_entry *e = sse_lookup(d->map == 1 ? SSE_MAP_0F : d->map == 2 ? SSE_MAP_0F38 : SSE_MAP_0F3A,
 					       d->op, d->mand, modrm_reg(d));
+	bool mem = in->flags & INSN_MEM;
+	sse_fn fn;
+	u8 form, flags;
 
 	if (!e)
 		return NULL;
-	if ((e->flags & SSE_F_MEMONLY) && !(in->flags & INSN_MEM))
+	if (!mem && e->rfn) {
+		fn = e->rfn;
+		form = e->rform;
+		flags = e->rflags;
+	} else {
+		fn = e->fn;
+		form = e->form;
+		flags = e->flags;
+	}
+	if (!fn || ((flags & SSE_F_MEMONLY) && !mem) || ((flags & SSE_F_REGONLY) && mem))
 		return NULL;
-	if ((e->flags & SSE_F_REGONLY) && (in->flags & INSN_MEM))
-		return NULL;
-	in->aux = (const void *)e->fn;
-	in->sub = e->form;
-	in->sse_flags = e->flags;
+	in->aux = (const void *)fn;
+	in->sub = form;
+	in->sse_flags = flags;
 	in->prefix = d->mand;
-	/* XMM register numbers ignore the byte-register encoding. */
 	return op_sse;
 }
 
@@ -677,6 +687,16 @@ static insn_fn select_twobyte(struct dstate *d, struct insn *in)
 	case 0xc8 ... 0xcf:
 		in->reg = (op & 7) | rex_b(d);
 		return op_bswap;
+	case 0xf7:
+		if (d->mand == SSE_PFX_66 && !(in->flags & INSN_MEM))
+			return op_maskmovdqu;
+		return NULL;
+	case 0x77:
+		/*
+		 * EMMS. MMX is not advertised, but Linux runs EMMS on AMD K7/K8
+		 * family CPUs (the FXSAVE leak workaround), as this one is.
+		 */
+		return d->mand == SSE_PFX_NONE ? op_emms : NULL;
 	}
 	(void)s;
 	return select_sse(d, in);

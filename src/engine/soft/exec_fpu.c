@@ -8,30 +8,26 @@
 #include <string.h>
 
 #include "engine/soft/exec.h"
-#include "lib/log.h"
-
-#if __has_include("engine/soft/x87/x87.h")
+#include "engine/soft/sse/fxsave.h"
 #include "engine/soft/x87/x87.h"
-#define HAVE_X87 1
-#endif
+#include "lib/log.h"
 
 /* #NM for x87 instructions when CR0.EM or CR0.TS is set. */
 static void x87_check(struct soft_cpu *cpu)
 {
-	if (cpu->cr0 & (CR0_EM | CR0_TS))
+	if (fpu_x87_usable(cpu->cr0) != FPU_OK)
 		cpu_raise(cpu, EXC_NM, 0, false);
 }
 
 /* SSE: #UD without CR4.OSFXSR or with CR0.EM, then #NM with CR0.TS. */
 static void sse_check(struct soft_cpu *cpu)
 {
-	if ((cpu->cr0 & CR0_EM) || !(cpu->cr4 & CR4_OSFXSR))
-		cpu_raise_ud(cpu);
-	if (cpu->cr0 & CR0_TS)
-		cpu_raise(cpu, EXC_NM, 0, false);
+	int f = fpu_sse_usable(cpu->cr0, cpu->cr4);
+
+	if (f != FPU_OK)
+		cpu_raise(cpu, f, 0, false);
 }
 
-#ifdef HAVE_X87
 struct x87_mem_ctx {
 	struct x87_mem m;
 	struct soft_cpu *cpu;
@@ -56,90 +52,108 @@ static void x87_mem_write(struct x87_mem *m, u64 off, const void *buf, unsigned 
 
 	mem_write_buf(c->cpu, x87_lin(c, off), buf, len, cpu_user(c->cpu));
 }
-#endif
 
 OP(op_x87)
 {
-	x87_check(cpu);
-#ifdef HAVE_X87
-	{
-		struct x87_mem_ctx c = {
-			.m = {
-				.cpu = cpu,
-				.read = x87_mem_read,
-				.write = x87_mem_write,
-				.ea = (in->flags & INSN_MEM) ? insn_ea(cpu, in) : 0,
-				.is_mem = in->flags & INSN_MEM,
-				.op32 = in->osize != 2,
-				.long_mode = cpu->mode == CPU_MODE_64,
-			},
+	struct x87_mem_ctx c = {
+		.m = {
 			.cpu = cpu,
-			.in = in,
-		};
-		int vec = x87_execute(&cpu->fx, in->opcode & 0xff, in->modrm, &c.m, cpu->rip);
+			.read = x87_mem_read,
+			.write = x87_mem_write,
+			.ea = (in->flags & INSN_MEM) ? insn_ea(cpu, in) : 0,
+			.is_mem = in->flags & INSN_MEM,
+			.op32 = in->osize != 2,
+			.long_mode = cpu->mode == CPU_MODE_64,
+		},
+		.cpu = cpu,
+		.in = in,
+	};
+	struct x87_gpr_io io = {
+		.rflags = cpu_get_rflags(cpu),
+		.real_mode = cpu_real_mode(cpu) || (cpu->rflags & RFLAGS_VM),
+	};
+	int vec;
 
-		if (vec)
-			cpu_raise(cpu, vec, 0, false);
-	}
+	x87_check(cpu);
+	vec = x87_execute_io(&cpu->fx, 0xd8 | (in->opcode & 7), in->modrm, &c.m, cpu->rip, &io);
+	if (vec)
+		cpu_raise(cpu, vec, 0, vec == EXC_GP);
+	if (io.wrote & X87_WROTE_AX)
+		reg_write(cpu, GPR_RAX, 2, io.ax);
+	if (io.wrote & X87_WROTE_FLAGS)
+		cpu_set_arith_flags(cpu, io.rflags);
 	return next_insn(cpu, in);
-#else
-	pr_warn_once("soft: x87 instruction %02x %02x at %#llx: x87 semantics not built in (#UD)",
-		     in->opcode & 0xff, in->modrm, (unsigned long long)cpu->rip);
-	cpu_raise_ud(cpu);
-#endif
 }
 
 OP(op_fwait)
 {
-	if ((cpu->cr0 & (CR0_TS | CR0_MP)) == (CR0_TS | CR0_MP))
-		cpu_raise(cpu, EXC_NM, 0, false);
-	/* A pending unmasked x87 exception (FSW.ES) is reported here. */
-	if ((cpu->fx.fsw & 0x80) && (cpu->cr0 & CR0_NE))
-		cpu_raise(cpu, EXC_MF, 0, false);
+	int f = fpu_wait_usable(cpu->cr0);
+
+	if (f == FPU_OK && (cpu->cr0 & CR0_NE))
+		f = x87_fwait(&cpu->fx);
+	if (f != FPU_OK)
+		cpu_raise(cpu, f, 0, false);
 	return next_insn(cpu, in);
 }
 
 OP(op_fninit)
 {
 	x87_check(cpu);
-	cpu->fx.fcw = FCW_RESET;
-	cpu->fx.fsw = 0;
-	cpu->fx.ftw = 0;
-	cpu->fx.fop = 0;
-	cpu->fx.fip = 0;
-	cpu->fx.fdp = 0;
+	x87_init(&cpu->fx);
 	return next_insn(cpu, in);
 }
 
-/* The bytes of fx FXSAVE writes: x87, MXCSR and the XMM registers. */
-#define FXSAVE_STATE_BYTES offsetof(struct fxsave_area, rsvd2)
+OP(op_emms)
+{
+	int f;
+
+	x87_check(cpu);
+	f = x87_emms(&cpu->fx);
+	if (f)
+		cpu_raise(cpu, f, 0, false);
+	return next_insn(cpu, in);
+}
+
+static struct fxsave_mode fx_mode(struct soft_cpu *cpu, const struct insn *in)
+{
+	return (struct fxsave_mode){
+		.rex_w = in->flags & INSN_REXW,
+		.long_mode = cpu->mode == CPU_MODE_64,
+		.osfxsr = cpu->cr4 & CR4_OSFXSR,
+	};
+}
 
 OP(op_fxsave)
 {
 	u64 lin = insn_lin(cpu, in);
+	u8 image[FXSAVE_BYTES];
 
-	if (cpu->cr0 & (CR0_EM | CR0_TS))
+	if (fpu_fxsave_usable(cpu->cr0) != FPU_OK)
 		cpu_raise(cpu, EXC_NM, 0, false);
-	if (lin & 15)
+	if (fxsave_misaligned(lin))
 		cpu_raise_gp(cpu, 0);
-	mem_write_buf(cpu, lin, &cpu->fx, FXSAVE_STATE_BYTES, cpu_user(cpu));
+	/* The bytes past the saved state keep their old contents. */
+	mem_probe_write(cpu, lin, FXSAVE_BYTES, cpu_user(cpu));
+	mem_read_buf(cpu, lin, image, FXSAVE_BYTES, cpu_user(cpu));
+	fxsave_store(&cpu->fx, image, fx_mode(cpu, in));
+	mem_write_buf(cpu, lin, image, FXSAVE_BYTES, cpu_user(cpu));
 	return next_insn(cpu, in);
 }
 
 OP(op_fxrstor)
 {
 	u64 lin = insn_lin(cpu, in);
-	struct fxsave_area fx;
+	u8 image[FXSAVE_BYTES];
+	int f;
 
-	if (cpu->cr0 & (CR0_EM | CR0_TS))
+	if (fpu_fxsave_usable(cpu->cr0) != FPU_OK)
 		cpu_raise(cpu, EXC_NM, 0, false);
-	if (lin & 15)
+	if (fxsave_misaligned(lin))
 		cpu_raise_gp(cpu, 0);
-	mem_read_buf(cpu, lin, &fx, FXSAVE_STATE_BYTES, cpu_user(cpu));
-	if (fx.mxcsr & ~MXCSR_MASK_SUPPORTED)
-		cpu_raise_gp(cpu, 0);
-	fx.mxcsr_mask = MXCSR_MASK_SUPPORTED;
-	memcpy(&cpu->fx, &fx, FXSAVE_STATE_BYTES);
+	mem_read_buf(cpu, lin, image, FXSAVE_BYTES, cpu_user(cpu));
+	f = fxsave_load(&cpu->fx, image, fx_mode(cpu, in));
+	if (f)
+		cpu_raise(cpu, f, 0, f == EXC_GP);
 	return next_insn(cpu, in);
 }
 
@@ -182,6 +196,23 @@ OP(op_clflush)
 OP(op_movnti)
 {
 	mem_write(cpu, insn_lin(cpu, in), in->osize, reg_read(cpu, in->reg, in->osize));
+	return next_insn(cpu, in);
+}
+
+/* MASKMOVDQU: stores the bytes of xmm(reg) selected by xmm(rm) at DS:rDI. */
+OP(op_maskmovdqu)
+{
+	const union xmm *v = &cpu->fx.xmm[in->reg & 15], *m = &cpu->fx.xmm[in->rm & 15];
+	u64 base = cpu->gpr[GPR_RDI] & addr_masks[in->asize];
+
+	sse_check(cpu);
+	for (unsigned int i = 0; i < 16; i++)
+		if (m->b[i] & 0x80)
+			mem_probe_write(cpu, seg_lin(cpu, in->seg, (base + i) & addr_masks[in->asize]), 1,
+					cpu_user(cpu));
+	for (unsigned int i = 0; i < 16; i++)
+		if (m->b[i] & 0x80)
+			mem_write8(cpu, seg_lin(cpu, in->seg, (base + i) & addr_masks[in->asize]), v->b[i]);
 	return next_insn(cpu, in);
 }
 
@@ -242,8 +273,10 @@ OP(op_sse)
 		break;
 	case SSE_FORM_X_RM:
 		dst = *xr;
-		src.q[0] = rm_read(cpu, in, gsize);
+		/* pinsrw, the one X_RM with an imm8, reads m16 from memory. */
+		src.q[0] = rm_read(cpu, in, mem && (in->sse_flags & SSE_F_IMM8) ? 2 : gsize);
 		break;
+
 	case SSE_FORM_R_XM:
 		if (!mem)
 			src = *xm;
@@ -270,7 +303,8 @@ OP(op_sse)
 		cpu_raise_ud(cpu);
 	}
 
-	vec = fn(&dst, &src, in->imm8, &cpu->fx.mxcsr);
+	/* Without an imm8, imm is the general-register operand size. */
+	vec = fn(&dst, &src, (in->sse_flags & SSE_F_IMM8) ? in->imm8 : gsize, &cpu->fx.mxcsr);
 	if (vec) {
 		if (vec == SSE_FAULT_XM && !(cpu->cr4 & CR4_OSXMMEXCPT))
 			vec = EXC_UD;

@@ -148,6 +148,7 @@ DECLARE_OP(op_load_far_ptr);			/* lds/les/lss/lfs/lgs: sub = seg */
 DECLARE_OP(op_x87);
 DECLARE_OP(op_fwait);
 DECLARE_OP(op_fninit);
+DECLARE_OP(op_emms);
 DECLARE_OP(op_fxsave);
 DECLARE_OP(op_fxrstor);
 DECLARE_OP(op_ldmxcsr);
@@ -156,12 +157,16 @@ DECLARE_OP(op_fence);
 DECLARE_OP(op_clflush);
 DECLARE_OP(op_sse);				/* aux = sse_fn, sub = enum sse_form */
 DECLARE_OP(op_movnti);
+DECLARE_OP(op_maskmovdqu);
 
 /* decode.c: SSE table lookup; NULL when the encoding is not implemented. */
 struct sse_entry {
 	u8 form;
 	u8 flags;
-	sse_fn fn;
+	sse_fn fn;		/* NULL: only the register form exists */
+	u8 rform;		/* register form (ModRM.mod == 3), when rfn is set */
+	u8 rflags;
+	sse_fn rfn;
 };
 const struct sse_entry *sse_lookup(unsigned int map, unsigned int opcode,
 				   unsigned int prefix, unsigned int reg);

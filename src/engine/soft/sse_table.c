@@ -1,37 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The SSE decode table, built from the semantics' own list of
- * instructions (see the convention in fpu_state.h). Until that list
- * exists, every SSE encoding decodes as #UD.
+ * The SSE/SSE2 decode table, built from the semantics' list of
+ * instructions (sse/sse_table.def; the convention is in fpu_state.h).
  */
 #include "engine/soft/ops.h"
-
-#if __has_include("engine/soft/sse/sse_table.def") && __has_include("engine/soft/sse/sse_ops.h")
 #include "engine/soft/sse/sse_ops.h"
-#define HAVE_SSE_TABLE 1
-#endif
 
 static const struct sse_entry sse_table[3][256][4] = {
-#ifdef HAVE_SSE_TABLE
-#define SSE_OP(map, opcode, prefix, form, flags, fn) \
-	[map][opcode][prefix] = { form, flags, fn },
-#define SSE_OP_GRP(map, opcode, prefix, reg, form, flags, fn)
+#define SSE_OP(map, opcode, prefix, form_, flags_, fn_) \
+	[map][opcode][prefix].form = form_, [map][opcode][prefix].flags = flags_, \
+	[map][opcode][prefix].fn = fn_,
+#define SSE_OP_R(map, opcode, prefix, form_, flags_, fn_) \
+	[map][opcode][prefix].rform = form_, [map][opcode][prefix].rflags = flags_, \
+	[map][opcode][prefix].rfn = fn_,
+#define SSE_OP_GRP(map, opcode, prefix, reg, form_, flags_, fn_)
 #include "engine/soft/sse/sse_table.def"
 #undef SSE_OP
+#undef SSE_OP_R
 #undef SSE_OP_GRP
-#endif
 };
 
 /* 0F 71, 72, 73: shifts by immediate, keyed by ModRM.reg. */
 static const struct sse_entry sse_groups[3][4][8] = {
-#ifdef HAVE_SSE_TABLE
-#define SSE_OP(map, opcode, prefix, form, flags, fn)
-#define SSE_OP_GRP(map, opcode, prefix, reg, form, flags, fn) \
-	[(opcode) - 0x71][prefix][reg] = { form, flags, fn },
+#define SSE_OP(map, opcode, prefix, form_, flags_, fn_)
+#define SSE_OP_GRP(map, opcode, prefix, reg, form_, flags_, fn_) \
+	[(opcode) - 0x71][prefix][reg] = { .form = form_, .flags = flags_, .fn = fn_ },
 #include "engine/soft/sse/sse_table.def"
 #undef SSE_OP
 #undef SSE_OP_GRP
-#endif
 };
 
 const struct sse_entry *sse_lookup(unsigned int map, unsigned int opcode,
@@ -45,5 +41,5 @@ const struct sse_entry *sse_lookup(unsigned int map, unsigned int opcode,
 		e = &sse_groups[opcode - 0x71][prefix][reg];
 	else
 		e = &sse_table[map][opcode][prefix];
-	return e->fn ? e : NULL;
+	return e->fn || e->rfn ? e : NULL;
 }
