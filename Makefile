@@ -24,7 +24,7 @@ CFLAGS += $(CFLAGS_BASE) $(CFLAGS_OPT)
 LDLIBS += -pthread $(LDFLAGS_SAN)
 
 # Libraries found by pkg-config, as later subsystems need them.
-KILN_PKGS := json-c liburing
+KILN_PKGS := json-c liburing slirp
 PKGS := $(shell for p in $(KILN_PKGS); do pkg-config --exists $$p && echo $$p; done)
 ifneq ($(PKGS),)
 CFLAGS += $(shell pkg-config --cflags $(PKGS))
