@@ -203,10 +203,11 @@ static int walk_chain(struct virtqueue *vq, u16 head, unsigned int *out_num, u64
 				*why = "indirect table is empty, ragged or larger than the queue";
 				return -1;
 			}
-			if (d.addr % DESC_SIZE) {
-				*why = "indirect table is misaligned";
-				return -1;
-			}
+			/*
+			 * No alignment check: the spec asks for none, Linux's
+			 * kmalloc may hand out 8-byte-aligned tables, and
+			 * read_desc() copies each entry out with memcpy.
+			 */
 			table = gpa_to_hva(vq->mem, d.addr, d.len);
 			if (!table) {
 				*why = "indirect table is outside RAM";
