@@ -31,8 +31,9 @@ void fadt_build(struct acpi_fadt *f, u64 dsdt_addr, u64 facs_addr)
 	memset(f, 0, sizeof(*f));
 	acpi_header_init(&f->hdr, "FACP", sizeof(*f), ACPI_FADT_REVISION);
 	f->minor_version = ACPI_FADT_MINOR;
+	/* The FACS is below 4 GiB: the spec wants X_FIRMWARE_CTRL zero then. */
 	f->firmware_ctrl = (u32)facs_addr;
-	f->x_firmware_ctrl = facs_addr;
+	f->x_firmware_ctrl = 0;
 	f->dsdt = (u32)dsdt_addr;
 	f->x_dsdt = dsdt_addr;
 	f->sci_int = GSI_ACPI_SCI;
