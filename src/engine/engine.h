@@ -78,6 +78,23 @@ struct engine_ops {
 
 	/* Optional: engine-specific figures (soft TLB, caches), machine/stats.h. */
 	void (*report_stats)(struct vm *vm, const struct stats_visitor *v);
+
+	/*
+	 * Optional: dirty-page logging behind mem/dirty_log.h; NULL when the
+	 * engine cannot log. Both may be called from any thread while vCPUs run
+	 * and return 0 or a negative errno.
+	 *
+	 * set_dirty_logging starts (all pages clean) or stops logging of every
+	 * region of vm->mem. get_dirty_log fills bitmap, one bit per 4 KiB page
+	 * of vm->mem.regions[region] in mem/dirty.h's layout (KVM's), with the
+	 * pages vCPUs wrote since the start or the last clear; with clear, it
+	 * then clears exactly the bits it reported. The soft engine can keep
+	 * such a bitmap on its write path (or through write-protected TLB
+	 * entries) and copy it out here.
+	 */
+	int (*set_dirty_logging)(struct vm *vm, bool on);
+	int (*get_dirty_log)(struct vm *vm, unsigned int region, unsigned long *bitmap,
+			     bool clear);
 };
 
 extern const struct engine_ops kvm_engine_ops;
