@@ -127,17 +127,27 @@ void config_usage(FILE *out)
 		"  --virtio-console stdio|file=PATH|socket=PATH\n"
 		"                       a virtio console (hvc0) on the terminal (COM1 keeps its\n"
 		"                       output but loses its input), a file, or a unix socket\n"
+		"  --net user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=MAC] | tap=NAME[,mac=MAC]\n"
+		"                       a virtio-net card on user-mode networking (libslirp: DHCP\n"
+		"                       and DNS on 10.0.2.0/24, the host at 10.0.2.2) or a tap\n"
+		"                       (repeatable, up to %d; hostfwd repeatable)\n"
+		"  --balloon [size=MIB][,deflate-on-oom][,free-page-reporting]\n"
+		"                       a virtio-balloon device, inflated to MIB at start\n"
+		"  --vsock cid=N,uds=PATH\n"
+		"                       virtio-vsock: the guest's port P on the host is the unix\n"
+		"                       socket PATH_P; host programs connect to PATH (CONNECT P)\n"
 		"\n"
 		"Console: the guest's COM1 on stdin/stdout; Ctrl-A x quits.\n"
 		"Exit codes: 0 powered off or quit, 2 bad usage, 4 guest reset,\n"
 		"6 triple fault, 8 internal error, (v<<1)|1 when the guest writes v to port 0xf4.\n",
-		CONFIG_MAX_CPUS, CONFIG_MAX_DISKS);
+		CONFIG_MAX_CPUS, CONFIG_MAX_DISKS, CONFIG_MAX_NICS);
 }
 
 enum opt_id {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_ACCEL,
 	OPT_AFFINITY, OPT_STATS, OPT_TRACE, OPT_SYSMAP, OPT_API_SOCK, OPT_HELP,
 	OPT_DISK, OPT_RNG, OPT_HVC,
+	OPT_NET, OPT_BALLOON, OPT_VSOCK,
 };
 
 struct opt_spec {
@@ -145,6 +155,12 @@ struct opt_spec {
 	enum opt_id id;
 	bool has_arg;
 };
+
+/* --balloon's value is optional: it takes the next word unless that is a flag. */
+static bool arg_optional(const struct opt_spec *o)
+{
+	return o->id == OPT_BALLOON;
+}
 
 /* Long flags, and the QEMU spellings users already type. */
 static const struct opt_spec opts[] = {
@@ -162,6 +178,9 @@ static const struct opt_spec opts[] = {
 	{ "--disk", OPT_DISK, true },
 	{ "--rng", OPT_RNG, false },
 	{ "--virtio-console", OPT_HVC, true },
+	{ "--net", OPT_NET, true },
+	{ "--balloon", OPT_BALLOON, true },
+	{ "--vsock", OPT_VSOCK, true },
 	{ "--help", OPT_HELP, false },		{ "-h", OPT_HELP, false },
 };
 
@@ -360,6 +379,12 @@ static int apply_opt(struct vm_config *cfg, const struct opt_spec *o, const char
 		break;
 	case OPT_HVC:
 		return parse_hvc(cfg, flag, val);
+	case OPT_NET:
+		return config_parse_net(cfg, flag, val);
+	case OPT_BALLOON:
+		return config_parse_balloon(cfg, flag, val ? val : "");
+	case OPT_VSOCK:
+		return config_parse_vsock(cfg, flag, val);
 	case OPT_HELP:
 		config_usage(stdout);
 		exit(0);
@@ -397,6 +422,12 @@ static int config_check(struct vm_config *cfg, const char *affinity)
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		if (check_disk(&cfg->disks[i]))
 			return -1;
+	if (cfg->balloon.size_mib > cfg->mem_size >> 20) {
+		pr_err("--balloon size=%llu: more than the guest's %llu MiB of RAM",
+		       (unsigned long long)cfg->balloon.size_mib,
+		       (unsigned long long)(cfg->mem_size >> 20));
+		return -1;
+	}
 	if (affinity && parse_cpu_affinity(affinity, cfg->cpu_affinity, cfg->nr_cpus)) {
 		pr_err("--cpu-affinity '%s': expected VCPU=HOSTCPU[,...] with vCPUs below %u "
 		       "and host CPUs below %ld", affinity, cfg->nr_cpus,
@@ -412,6 +443,11 @@ void config_release(struct vm_config *cfg)
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		free((char *)cfg->disks[i].path);
 	cfg->nr_disks = 0;
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		free(cfg->nets[i].spec);
+	cfg->nr_nets = 0;
+	free(cfg->vsock.uds_path);
+	cfg->vsock.uds_path = NULL;
 }
 
 int config_parse_run(struct vm_config *cfg, int argc, char **argv)
@@ -434,7 +470,9 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 			pr_err("unknown flag '%s' (see kiln run --help)", argv[i]);
 			return -1;
 		}
-		if (o->has_arg && !val) {
+		if (arg_optional(o) && !val && (i + 1 >= argc || argv[i + 1][0] == '-')) {
+			/* A bare flag: its defaults. */
+		} else if (o->has_arg && !val) {
 			if (i + 1 >= argc) {
 				pr_err("%s needs a value", argv[i]);
 				return -1;

@@ -18,6 +18,49 @@ struct disk_config {
 	const char *aio;		/* "auto", "io_uring" or "threads" */
 };
 
+#define CONFIG_MAX_NICS 4
+#define CONFIG_MAX_HOSTFWD 16
+
+/* One hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT of --net user. */
+struct net_hostfwd {
+	bool udp;
+	u32 host_addr;			/* network byte order; 0: every address */
+	u16 host_port;
+	u32 guest_addr;			/* network byte order; 0: the guest's (10.0.2.15) */
+	u16 guest_port;
+};
+
+enum net_kind {
+	NET_USER,			/* libslirp */
+	NET_TAP,
+};
+
+/* One --net user[,hostfwd=...][,mac=...] or tap=NAME[,mac=...]: a virtio-net device. */
+struct net_config {
+	enum net_kind kind;
+	char *spec;			/* our copy of the value; tap_name points into it */
+	const char *tap_name;
+	bool has_mac;
+	u8 mac[6];
+	struct net_hostfwd hostfwd[CONFIG_MAX_HOSTFWD];
+	unsigned int nr_hostfwd;
+};
+
+/* --balloon [size=MIB][,deflate-on-oom][,free-page-reporting] */
+struct balloon_config {
+	bool enabled;
+	u64 size_mib;			/* the initial target */
+	bool deflate_on_oom;
+	bool free_page_reporting;
+};
+
+/* --vsock cid=N,uds=PATH */
+struct vsock_config {
+	bool enabled;
+	u32 cid;
+	char *uds_path;			/* our copy */
+};
+
 /* Where --virtio-console puts hvc0's host side. */
 enum hvc_backend {
 	HVC_NONE,
@@ -44,6 +87,10 @@ struct vm_config {
 	bool rng;			/* --rng: virtio-rng */
 	enum hvc_backend hvc;		/* --virtio-console */
 	const char *hvc_path;
+	struct net_config nets[CONFIG_MAX_NICS];
+	unsigned int nr_nets;
+	struct balloon_config balloon;
+	struct vsock_config vsock;
 };
 
 /*
@@ -54,6 +101,14 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv);
 
 /* Frees what config_parse_run() allocated (the --disk specs). */
 void config_release(struct vm_config *cfg);
+
+/*
+ * The values of --net, --balloon and --vsock (virtio/virtio_*_opts.c); each
+ * prints what is wrong and returns -1.
+ */
+int config_parse_net(struct vm_config *cfg, const char *flag, const char *val);
+int config_parse_balloon(struct vm_config *cfg, const char *flag, const char *val);
+int config_parse_vsock(struct vm_config *cfg, const char *flag, const char *val);
 
 /* "512M", "2G", "1048576": QEMU's size syntax; a bare number is MiB, as -m. */
 int parse_size(const char *s, u64 *out);

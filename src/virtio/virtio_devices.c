@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The virtio devices `kiln run` was asked for: --disk, --rng, --virtio-console. */
+/* The virtio devices `kiln run` was asked for: --disk, --rng, --virtio-console, --net. */
 #include "virtio/virtio_devices.h"
 
 #include <fcntl.h>
@@ -11,6 +11,7 @@
 
 #include "lib/log.h"
 #include "machine/vm.h"
+#include "virtio/virtio_net.h"
 
 static void close_fd(void *opaque)
 {
@@ -91,5 +92,11 @@ int virtio_devices_init(struct vm *vm)
 		return -1;
 	if (cfg->hvc != HVC_NONE && create_console(vm, cfg))
 		return -1;
+	if (virtio_net_init_all(vm))
+		return -1;
+	if (cfg->balloon.enabled || cfg->vsock.enabled) {
+		pr_err("--balloon and --vsock: not built yet");	/* the next commits */
+		return -1;
+	}
 	return 0;
 }

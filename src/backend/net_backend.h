@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KILN_BACKEND_NET_BACKEND_H
+#define KILN_BACKEND_NET_BACKEND_H
+
+#include <sys/uio.h>
+
+#include "lib/types.h"
+
+/*
+ * The host side of a guest network card: Ethernet frames in both
+ * directions, without any virtio header.
+ *
+ * - net_slirp.c: user-mode networking (libslirp), on its own thread.
+ * - net_tap.c: a tap interface (/dev/net/tun), read on its own thread.
+ *
+ * The device (virtio_net.c) creates a backend, then starts it with the
+ * frontend that takes received frames. Neither side ever blocks the
+ * other: send() drops what the host cannot take now, and the frontend
+ * queues or drops what the guest has no buffers for.
+ */
+
+struct net_backend;
+
+struct net_frontend {
+	/* A frame for the guest, on the backend's thread. Must not block. */
+	void (*receive)(void *opaque, const u8 *frame, size_t len);
+	void *opaque;
+};
+
+struct stats_visitor;
+
+struct net_backend_ops {
+	/* Starts delivering frames to fe; 0 or -1 with a message. */
+	int (*start)(struct net_backend *be, const struct net_frontend *fe);
+	/*
+	 * A frame from the guest, len bytes in iov; any thread, never
+	 * blocks. Returns 0, or -1 when the frame was dropped.
+	 */
+	int (*send)(struct net_backend *be, const struct iovec *iov, unsigned int cnt, size_t len);
+	/* Optional: the backend's own figures, under group. */
+	void (*report_stats)(struct net_backend *be, const char *group,
+			     const struct stats_visitor *v);
+	/* Stops the backend's thread and frees it; no receive() after this. */
+	void (*destroy)(struct net_backend *be);
+};
+
+struct net_backend {
+	const struct net_backend_ops *ops;
+};
+
+/* Frames are at most this long: 1500 bytes of MTU, Ethernet and VLAN headers. */
+#define NET_MAX_FRAME	1518
+#define NET_MIN_FRAME	14	/* an Ethernet header */
+
+/* One --net user,hostfwd=: a host port forwarded into the guest. */
+struct net_hostfwd;
+
+/* User-mode networking: QEMU's 10.0.2.0/24, the guest at .15, DNS at .3. */
+struct net_slirp_options {
+	const struct net_hostfwd *hostfwd;
+	unsigned int nr_hostfwd;
+	const char *name;	/* for messages: "virtio-net0" */
+};
+
+struct net_backend *net_slirp_create(const struct net_slirp_options *o);
+
+/* A tap interface, created or attached by name (root or CAP_NET_ADMIN). */
+struct net_backend *net_tap_create(const char *ifname);
+
+#endif

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * A tap interface (/dev/net/tun, IFF_TAP | IFF_NO_PI): frames as they are,
+ * no offloads. The fd is non-blocking both ways: a frame the kernel cannot
+ * take now is dropped and counted, and a thread of the backend's own reads
+ * received frames and hands them to the frontend.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "backend/net_backend.h"
+#include "lib/log.h"
+#include "machine/stats.h"
+
+#define TAP_RX_MAX	65536
+
+struct tap_net {
+	struct net_backend be;
+	char ifname[IFNAMSIZ];
+	int fd;
+	int wake_fd;
+	int stop;
+	pthread_t thread;
+	bool running;
+	struct net_frontend fe;
+	u8 rx_buf[TAP_RX_MAX];
+	u64 tx_frames, tx_dropped, rx_frames;
+};
+
+static struct tap_net *to_tap(struct net_backend *be)
+{
+	return container_of(be, struct tap_net, be);
+}
+
+static void *tap_thread(void *arg)
+{
+	struct tap_net *t = arg;
+	struct pollfd p[2] = { { .fd = t->fd, .events = POLLIN }, { .fd = t->wake_fd, .events = POLLIN } };
+
+	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno != EINTR)
+				pr_warn_once("tap %s: poll: %m", t->ifname);
+			continue;
+		}
+		if (p[0].revents & (POLLERR | POLLNVAL)) {
+			pr_warn("tap %s: the interface went away; no more input", t->ifname);
+			break;
+		}
+		for (;;) {
+			ssize_t n = read(t->fd, t->rx_buf, sizeof(t->rx_buf));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			__atomic_add_fetch(&t->rx_frames, 1, __ATOMIC_RELAXED);
+			t->fe.receive(t->fe.opaque, t->rx_buf, n);
+		}
+	}
+	return NULL;
+}
+
+static int tap_start(struct net_backend *be, const struct net_frontend *fe)
+{
+	struct tap_net *t = to_tap(be);
+
+	t->fe = *fe;
+	if (pthread_create(&t->thread, NULL, tap_thread, t)) {
+		pr_err("tap %s: cannot start its thread", t->ifname);
+		return -1;
+	}
+	pthread_setname_np(t->thread, "net-tap");
+	t->running = true;
+	return 0;
+}
+
+static int tap_send(struct net_backend *be, const struct iovec *iov, unsigned int cnt, size_t len)
+{
+	struct tap_net *t = to_tap(be);
+	ssize_t n;
+
+	do {
+		n = writev(t->fd, iov, cnt);
+	} while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)len) {
+		/* Full (EAGAIN), down (EIO) or too big (EINVAL): the frame is lost. */
+		__atomic_add_fetch(&t->tx_dropped, 1, __ATOMIC_RELAXED);
+		return -1;
+	}
+	__atomic_add_fetch(&t->tx_frames, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void tap_report_stats(struct net_backend *be, const char *group,
+			     const struct stats_visitor *v)
+{
+	struct tap_net *t = to_tap(be);
+
+	stats_emit(v, group, "tap_tx_frames", __atomic_load_n(&t->tx_frames, __ATOMIC_RELAXED));
+	stats_emit(v, group, "tap_tx_dropped", __atomic_load_n(&t->tx_dropped, __ATOMIC_RELAXED));
+	stats_emit(v, group, "tap_rx_frames", __atomic_load_n(&t->rx_frames, __ATOMIC_RELAXED));
+}
+
+static void tap_destroy(struct net_backend *be)
+{
+	struct tap_net *t = to_tap(be);
+	u64 one = 1;
+
+	if (t->running) {
+		__atomic_store_n(&t->stop, 1, __ATOMIC_RELEASE);
+		if (write(t->wake_fd, &one, sizeof(one)) < 0)
+			pr_warn("tap %s: cannot wake its thread: %m", t->ifname);
+		pthread_join(t->thread, NULL);
+	}
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->wake_fd >= 0)
+		close(t->wake_fd);
+	free(t);
+}
+
+static const struct net_backend_ops tap_ops = {
+	.start = tap_start,
+	.send = tap_send,
+	.report_stats = tap_report_stats,
+	.destroy = tap_destroy,
+};
+
+struct net_backend *net_tap_create(const char *ifname)
+{
+	struct tap_net *t = calloc(1, sizeof(*t));
+	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
+
+	if (!t)
+		return NULL;
+	t->be.ops = &tap_ops;
+	t->fd = -1;
+	t->wake_fd = -1;
+	if (strlen(ifname) >= IFNAMSIZ) {
+		pr_err("--net tap=%s: the name is too long", ifname);
+		goto fail;
+	}
+	strcpy(t->ifname, ifname);
+	strcpy(ifr.ifr_name, ifname);
+	t->fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (t->fd < 0) {
+		pr_err("--net tap=%s: /dev/net/tun: %m", ifname);
+		goto fail;
+	}
+	if (ioctl(t->fd, TUNSETIFF, &ifr)) {
+		pr_err("--net tap=%s: TUNSETIFF: %m%s", ifname,
+		       errno == EPERM ? " (needs root or CAP_NET_ADMIN, or a tap owned by you)" : "");
+		goto fail;
+	}
+	t->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (t->wake_fd < 0) {
+		pr_err("--net tap=%s: eventfd: %m", ifname);
+		goto fail;
+	}
+	return &t->be;
+fail:
+	tap_destroy(&t->be);
+	return NULL;
+}

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * virtio-net (virtio 1.2 §5.1): one receive and one transmit queue, the
+ * MAC and link status in config space, and no offloads. The frames go to
+ * and come from a backend (backend/net_backend.h): libslirp or a tap.
+ *
+ * No checksum or segmentation offload is offered: slirp wants complete
+ * frames with valid checksums, so offering VIRTIO_NET_F_CSUM would mean
+ * computing them here, and the guest does that just as well. Without
+ * MRG_RXBUF or GUEST_TSO, Linux posts receive buffers of a whole frame.
+ *
+ * Threads: transmit runs on the vCPU thread that kicks the queue and
+ * hands each frame to the backend, which never blocks. Receive runs on the
+ * backend's thread; a frame the guest has no buffer for waits in a bounded
+ * queue (NET_RX_PENDING frames), then is dropped and counted. A receive
+ * notify (new buffers) drains that queue on the vCPU thread.
+ *
+ * Locks: rx_lock orders receive; vq_pop() and vq_fail() under it may take
+ * the transport lock, so the reset op, which runs under the transport lock,
+ * does not take rx_lock: it flags the reset (resets) and returns the
+ * spare buffer with an atomic exchange.
+ */
+#include "virtio/virtio_net.h"
+
+#include <linux/virtio_net.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "machine/stats.h"
+#include "machine/vm.h"
+#include "virtio/virtio_dev.h"
+
+#define NET_QUEUE_SIZE	256
+#define NET_PCI_CLASS	0x020000	/* network controller, Ethernet */
+#define RX_QUEUE	0
+#define TX_QUEUE	1
+#define NET_HDR_LEN	sizeof(struct virtio_net_hdr_v1)	/* VERSION_1: always 12 */
+#define NET_TX_MAX	65536		/* the largest frame a guest may send */
+#define NET_RX_PENDING	256		/* frames held while the guest has no buffers */
+
+struct pending_frame {
+	size_t len;
+	u8 data[];
+};
+
+struct virtio_net {
+	struct virtio_device *vdev;
+	struct net_backend *be;
+	char name[16];
+	struct virtio_net_config config;
+
+	pthread_mutex_t rx_lock;
+	struct pending_frame *pending[NET_RX_PENDING];	/* a ring */
+	unsigned int pending_head, pending_count;
+	unsigned int resets_seen;	/* resets when the ring was last valid */
+
+	/* Set without rx_lock (see the top of the file). */
+	struct vq_elem *rx_spare;	/* popped, too small for the last frame */
+	unsigned int resets;
+
+	/* Under rx_lock. */
+	u64 rx_frames, rx_bytes, rx_dropped, rx_not_ready, rx_oversize;
+	/* Atomic: transmit may run on several vCPUs. */
+	u64 tx_frames, tx_bytes, tx_dropped, tx_errors;
+};
+
+static void count(u64 *c, u64 n)
+{
+	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
+/* --- receive --- */
+
+enum rx_result { RX_DONE, RX_NO_BUFFER, RX_BROKEN };
+
+/* Puts one frame in the guest's next buffer. rx_lock held. */
+static enum rx_result deliver(struct virtio_net *vn, struct virtqueue *vq, const u8 *frame,
+			      size_t len, bool *pushed)
+{
+	struct virtio_net_hdr_v1 hdr = { .num_buffers = 1 };
+	struct vq_elem *e = __atomic_exchange_n(&vn->rx_spare, NULL, __ATOMIC_ACQ_REL);
+
+	if (!e)
+		e = vq_pop(vq);
+	if (!e)
+		return RX_NO_BUFFER;
+	if (e->out_num) {
+		vq_fail(vq, e, "receive buffer is device-readable");
+		return RX_BROKEN;
+	}
+	if (e->in_len < NET_HDR_LEN + len) {
+		/* Dropped; the buffer waits for a frame it can hold. */
+		vn->rx_oversize++;
+		__atomic_store_n(&vn->rx_spare, e, __ATOMIC_SEQ_CST);
+		/*
+		 * A reset that took the spare before we stored it counted
+		 * itself first: give the buffer back now, or the reset would
+		 * wait for it.
+		 */
+		if (__atomic_load_n(&vn->resets, __ATOMIC_SEQ_CST) != vn->resets_seen) {
+			e = __atomic_exchange_n(&vn->rx_spare, NULL, __ATOMIC_SEQ_CST);
+			if (e)
+				vq_push(vq, e, 0);
+		}
+		return RX_DONE;
+	}
+	iov_from_buf(vq_elem_in(e), e->in_num, 0, &hdr, NET_HDR_LEN);
+	iov_from_buf(vq_elem_in(e), e->in_num, NET_HDR_LEN, frame, len);
+	vq_push(vq, e, NET_HDR_LEN + len);
+	vn->rx_frames++;
+	vn->rx_bytes += len;
+	*pushed = true;
+	return RX_DONE;
+}
+
+static void pending_drop_all(struct virtio_net *vn)
+{
+	while (vn->pending_count) {
+		free(vn->pending[vn->pending_head]);
+		vn->pending_head = (vn->pending_head + 1) % NET_RX_PENDING;
+		vn->pending_count--;
+	}
+}
+
+/* Delivers held frames while there are buffers. rx_lock held. */
+static void flush_pending(struct virtio_net *vn, struct virtqueue *vq, bool *pushed)
+{
+	unsigned int resets = __atomic_load_n(&vn->resets, __ATOMIC_ACQUIRE);
+
+	/* Frames held for a driver that has since reset are not the new one's. */
+	if (resets != vn->resets_seen) {
+		pending_drop_all(vn);
+		vn->resets_seen = resets;
+	}
+	while (vn->pending_count) {
+		struct pending_frame *f = vn->pending[vn->pending_head];
+		enum rx_result r = deliver(vn, vq, f->data, f->len, pushed);
+
+		if (r == RX_NO_BUFFER)
+			return;
+		if (r == RX_BROKEN) {
+			vn->rx_dropped += vn->pending_count;
+			pending_drop_all(vn);
+			return;
+		}
+		free(f);
+		vn->pending_head = (vn->pending_head + 1) % NET_RX_PENDING;
+		vn->pending_count--;
+	}
+}
+
+static bool driver_ready(struct virtio_net *vn)
+{
+	u8 status = virtio_device_status(vn->vdev);
+
+	return (status & VIRTIO_CONFIG_S_DRIVER_OK) && !(status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+/* A frame from the backend, on its thread. */
+static void net_receive(void *opaque, const u8 *frame, size_t len)
+{
+	struct virtio_net *vn = opaque;
+	struct virtqueue *vq = &vn->vdev->vqs[RX_QUEUE];
+	bool pushed = false;
+
+	pthread_mutex_lock(&vn->rx_lock);
+	if (!driver_ready(vn)) {
+		vn->rx_not_ready++;
+		goto out;
+	}
+	flush_pending(vn, vq, &pushed);
+	if (!vn->pending_count) {
+		enum rx_result r = deliver(vn, vq, frame, len, &pushed);
+
+		if (r == RX_BROKEN)
+			vn->rx_dropped++;
+		if (r != RX_NO_BUFFER)
+			goto out;
+	}
+	if (vn->pending_count < NET_RX_PENDING) {
+		struct pending_frame *f = malloc(sizeof(*f) + len);
+
+		if (f) {
+			f->len = len;
+			memcpy(f->data, frame, len);
+			vn->pending[(vn->pending_head + vn->pending_count) % NET_RX_PENDING] = f;
+			vn->pending_count++;
+			goto out;
+		}
+	}
+	vn->rx_dropped++;
+out:
+	pthread_mutex_unlock(&vn->rx_lock);
+	if (pushed)
+		vq_notify(vq);
+}
+
+/* New receive buffers: on the vCPU thread. */
+static void rx_notify(struct virtio_net *vn, struct virtqueue *vq)
+{
+	bool pushed = false;
+
+	pthread_mutex_lock(&vn->rx_lock);
+	flush_pending(vn, vq, &pushed);
+	pthread_mutex_unlock(&vn->rx_lock);
+	if (pushed)
+		vq_notify(vq);
+}
+
+/* --- transmit --- */
+
+static void transmit(struct virtio_net *vn, struct virtqueue *vq)
+{
+	struct iovec iov[NET_QUEUE_SIZE];
+	struct vq_elem *e;
+
+	while ((e = vq_pop(vq))) {
+		size_t len, skip = NET_HDR_LEN;
+		unsigned int n = 0;
+
+		if (e->in_num) {
+			vq_fail(vq, e, "transmit buffer is device-writable");
+			return;
+		}
+		if (e->out_len < NET_HDR_LEN) {
+			vq_fail(vq, e, "transmit buffer is shorter than the virtio-net header");
+			return;
+		}
+		/* The header asks for nothing we offered: only the frame goes out. */
+		len = e->out_len - NET_HDR_LEN;
+		for (unsigned int i = 0; i < e->out_num; i++) {
+			if (skip >= e->iov[i].iov_len) {
+				skip -= e->iov[i].iov_len;
+				continue;
+			}
+			iov[n].iov_base = (u8 *)e->iov[i].iov_base + skip;
+			iov[n].iov_len = e->iov[i].iov_len - skip;
+			skip = 0;
+			n++;
+		}
+		if (len < NET_MIN_FRAME || len > NET_TX_MAX) {
+			count(&vn->tx_errors, 1);
+		} else if (vn->be->ops->send(vn->be, iov, n, len)) {
+			count(&vn->tx_dropped, 1);
+		} else {
+			count(&vn->tx_frames, 1);
+			count(&vn->tx_bytes, len);
+		}
+		vq_push(vq, e, 0);
+	}
+	vq_notify(vq);
+}
+
+/* --- the device --- */
+
+static void net_notify(struct virtio_device *vdev, struct virtqueue *vq)
+{
+	struct virtio_net *vn = vdev->opaque;
+
+	if (vq->index == TX_QUEUE)
+		transmit(vn, vq);
+	else
+		rx_notify(vn, vq);
+}
+
+/* Under the transport lock: no rx_lock here (see the top of the file). */
+static void net_reset(struct virtio_device *vdev)
+{
+	struct virtio_net *vn = vdev->opaque;
+	struct vq_elem *e;
+
+	__atomic_add_fetch(&vn->resets, 1, __ATOMIC_SEQ_CST);
+	e = __atomic_exchange_n(&vn->rx_spare, NULL, __ATOMIC_SEQ_CST);
+	if (e)
+		vq_push(&vdev->vqs[RX_QUEUE], e, 0);	/* stale: only freed */
+}
+
+static void net_destroy(struct virtio_device *vdev)
+{
+	struct virtio_net *vn = vdev->opaque;
+	struct vq_elem *e;
+
+	/* The backend's thread is gone after this: no more net_receive(). */
+	vn->be->ops->destroy(vn->be);
+	e = __atomic_exchange_n(&vn->rx_spare, NULL, __ATOMIC_ACQ_REL);
+	if (e)
+		vq_push(&vdev->vqs[RX_QUEUE], e, 0);
+	pending_drop_all(vn);
+	pthread_mutex_destroy(&vn->rx_lock);
+	free(vn);
+}
+
+static const struct virtio_device_ops net_ops = {
+	.queue_notify = net_notify,
+	.reset = net_reset,
+	.destroy = net_destroy,
+};
+
+static void net_report_stats(void *opaque, const struct stats_visitor *v)
+{
+	struct virtio_net *vn = opaque;
+
+	pthread_mutex_lock(&vn->rx_lock);
+	stats_emit(v, vn->name, "rx_frames", vn->rx_frames);
+	stats_emit(v, vn->name, "rx_bytes", vn->rx_bytes);
+	stats_emit(v, vn->name, "rx_dropped", vn->rx_dropped);
+	stats_emit(v, vn->name, "rx_not_ready", vn->rx_not_ready);
+	stats_emit(v, vn->name, "rx_oversize", vn->rx_oversize);
+	stats_emit(v, vn->name, "rx_pending", vn->pending_count);
+	pthread_mutex_unlock(&vn->rx_lock);
+	stats_emit(v, vn->name, "tx_frames", __atomic_load_n(&vn->tx_frames, __ATOMIC_RELAXED));
+	stats_emit(v, vn->name, "tx_bytes", __atomic_load_n(&vn->tx_bytes, __ATOMIC_RELAXED));
+	stats_emit(v, vn->name, "tx_dropped", __atomic_load_n(&vn->tx_dropped, __ATOMIC_RELAXED));
+	stats_emit(v, vn->name, "tx_errors", __atomic_load_n(&vn->tx_errors, __ATOMIC_RELAXED));
+	if (vn->be->ops->report_stats)
+		vn->be->ops->report_stats(vn->be, vn->name, v);
+}
+
+struct virtio_device *virtio_net_create(struct vm *vm, const struct virtio_net_options *o,
+					struct net_backend *be)
+{
+	struct virtio_net *vn = calloc(1, sizeof(*vn));
+	struct virtio_device_params p = {
+		.device_id = VIRTIO_ID_NET, .class_code = NET_PCI_CLASS,
+		.features = 1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS |
+			    1ULL << VIRTIO_RING_F_INDIRECT_DESC | 1ULL << VIRTIO_RING_F_EVENT_IDX,
+		.nr_queues = 2, .queue_size = NET_QUEUE_SIZE, .ops = &net_ops,
+		.config_size = sizeof(struct virtio_net_config),
+	};
+
+	if (!vn) {
+		be->ops->destroy(be);
+		return NULL;
+	}
+	snprintf(vn->name, sizeof(vn->name), "virtio-net%u", o->index);
+	memcpy(vn->config.mac, o->mac, 6);
+	vn->config.status = VIRTIO_NET_S_LINK_UP;
+	vn->config.max_virtqueue_pairs = 1;
+	vn->be = be;
+	pthread_mutex_init(&vn->rx_lock, NULL);
+	p.name = vn->name;
+	p.config = &vn->config;
+	p.opaque = vn;
+	vn->vdev = virtio_pci_create(vm, &p);
+	if (!vn->vdev) {
+		be->ops->destroy(be);
+		pthread_mutex_destroy(&vn->rx_lock);
+		free(vn);
+		return NULL;
+	}
+	/* From here the transport's teardown calls net_destroy. */
+	if (vm_add_device(vm, &(struct vm_device){
+		.name = vn->name, .opaque = vn, .report_stats = net_report_stats,
+	}))
+		return NULL;
+	if (be->ops->start(be, &(struct net_frontend){ .receive = net_receive, .opaque = vn }))
+		return NULL;
+	return vn->vdev;
+}
+
+int virtio_net_init_all(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		const struct net_config *nc = &cfg->nets[i];
+		struct virtio_net_options o = { .index = i, .mac = VIRTIO_NET_DEFAULT_MAC };
+		struct net_backend *be;
+		char name[16];
+
+		snprintf(name, sizeof(name), "virtio-net%u", i);
+		if (nc->has_mac)
+			memcpy(o.mac, nc->mac, 6);
+		else
+			o.mac[5] += i;
+		if (nc->kind == NET_TAP)
+			be = net_tap_create(nc->tap_name);
+		else
+			be = net_slirp_create(&(struct net_slirp_options){
+				.hostfwd = nc->hostfwd, .nr_hostfwd = nc->nr_hostfwd, .name = name,
+			});
+		if (!be || !virtio_net_create(vm, &o, be))
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,875 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * virtio-net through the test driver.
+ *
+ * On a fake backend: config space and features, transmit (frames reach the
+ * backend without the virtio header, however the chain is cut), receive
+ * (frames fill guest buffers), the bounded queue and drop counting when
+ * the guest has no buffers, and malformed chains.
+ *
+ * On real libslirp: ARP for the gateway, DHCP (DISCOVER in, OFFER of
+ * 10.0.2.15 out), a TCP connection from the guest to a listener on the
+ * host's loopback through 10.0.2.2, and hostfwd into the guest.
+ *
+ * On a real tap, in a network namespace of a child process: a frame each
+ * way. Skipped, with the reason, where namespaces or /dev/net/tun are not
+ * available.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_pci.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/net_backend.h"
+#include "cli/config.h"
+#include "machine/vm.h"
+#include "virtio/virtio_dev.h"
+#include "virtio/virtio_net.h"
+#include "virtio_stat.h"
+#include "virtio_test_driver.h"
+
+#define RX		0
+#define TX		1
+#define QSIZE		256
+#define HDR		12
+#define RXBUF		2048
+#define GROUP		"virtio-net0"
+
+static const u8 guest_mac[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
+
+/* --- a fake backend that records what it is sent --- */
+
+#define FAKE_FRAMES 8
+
+struct fake_be {
+	struct net_backend be;
+	struct net_frontend fe;
+	bool started, destroyed, refuse;
+	unsigned int sent;
+	u8 frames[FAKE_FRAMES][2048];
+	size_t lens[FAKE_FRAMES];
+};
+
+static struct fake_be fake;
+
+static int fake_start(struct net_backend *be, const struct net_frontend *fe)
+{
+	(void)be;
+	fake.fe = *fe;
+	fake.started = true;
+	return 0;
+}
+
+static int fake_send(struct net_backend *be, const struct iovec *iov, unsigned int cnt, size_t len)
+{
+	(void)be;
+	if (fake.refuse)
+		return -1;
+	if (fake.sent < FAKE_FRAMES && len <= sizeof(fake.frames[0])) {
+		fake.lens[fake.sent] = iov_to_buf(iov, cnt, 0, fake.frames[fake.sent], len);
+		fake.sent++;
+	}
+	return 0;
+}
+
+static void fake_destroy(struct net_backend *be)
+{
+	(void)be;
+	fake.destroyed = true;
+}
+
+static const struct net_backend_ops fake_ops = {
+	.start = fake_start, .send = fake_send, .destroy = fake_destroy,
+};
+
+/* --- fixtures --- */
+
+struct fixture {
+	struct vm *vm;
+	struct vtd_dev d;
+	u64 buf;		/* 64 KiB for transmit chains */
+	u64 rx;			/* QSIZE receive buffers of RXBUF bytes, by descriptor */
+};
+
+static struct fixture fx;
+
+static int common_setup(void **state, struct net_backend *be)
+{
+	struct virtio_net_options o = { .index = 0 };
+
+	memset(&fx, 0, sizeof(fx));
+	memcpy(o.mac, guest_mac, 6);
+	fx.vm = vtd_vm_create();
+	if (!fx.vm || !be || !virtio_net_create(fx.vm, &o, be) ||
+	    vtd_probe(fx.vm, VIRTIO_ID_NET, &fx.d) || vtd_negotiate(&fx.d, ~0ULL))
+		return -1;
+	vtd_enable_msix(&fx.d);
+	vtd_common_write(&fx.d, VIRTIO_PCI_COMMON_MSIX, 2, 2);
+	if (vtd_setup_queue(&fx.d, RX, QSIZE, 0) || vtd_setup_queue(&fx.d, TX, QSIZE, 1))
+		return -1;
+	fx.buf = vtd_alloc(fx.vm, 64 * KiB, 4096);
+	fx.rx = vtd_alloc(fx.vm, (u64)QSIZE * RXBUF, 4096);
+	*state = &fx;
+	return 0;
+}
+
+static int setup_fake(void **state)
+{
+	memset(&fake, 0, sizeof(fake));
+	fake.be.ops = &fake_ops;
+	return common_setup(state, &fake.be);
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	vtd_vm_destroy(f->vm);
+	return 0;
+}
+
+/* Posts n receive buffers of len bytes; descriptor i uses rx + i * RXBUF. */
+static void post_rx(struct fixture *f, unsigned int n, u32 len)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct vtd_buf b = { f->rx + (u64)f->d.q[RX].next_desc * RXBUF, len, true };
+
+		vtd_add_chain(&f->d, RX, &b, 1, false);
+	}
+	vtd_kick(&f->d, RX);
+}
+
+/* Transmits hdr + frame, cut into pieces of the given sizes (0-terminated). */
+static void transmit(struct fixture *f, const u8 *frame, size_t len, const u32 *cuts)
+{
+	struct vtd_buf b[8];
+	u8 all[2048] = { 0 };		/* a zero header, then the frame */
+	unsigned int n = 0;
+	u64 at = f->buf;
+	size_t off = 0, total = HDR + len;
+
+	memcpy(all + HDR, frame, len);
+	while (off < total) {
+		u32 piece = cuts && cuts[n] ? cuts[n] : total - off;
+
+		piece = MIN(piece, total - off);
+		vtd_mem_write(f->vm, at, all + off, piece);
+		b[n++] = (struct vtd_buf){ at, piece, false };
+		at += ALIGN_UP(piece, 64);
+		off += piece;
+	}
+	vtd_add_chain(&f->d, TX, b, n, false);
+	vtd_kick(&f->d, TX);
+}
+
+static bool needs_reset(void *arg)
+{
+	return vtd_status(arg) & VIRTIO_CONFIG_S_NEEDS_RESET;
+}
+
+static void make_frame(u8 *frame, size_t len, u8 seed)
+{
+	memset(frame, 0xff, 6);			/* broadcast */
+	memcpy(frame + 6, guest_mac, 6);
+	frame[12] = 0x88;			/* local experimental ethertype */
+	frame[13] = 0xb5;
+	for (size_t i = 14; i < len; i++)
+		frame[i] = seed + i;
+}
+
+/* --- fake backend: config, transmit, receive --- */
+
+static void test_config_and_features(void **state)
+{
+	struct fixture *f = *state;
+	u8 mac[6];
+
+	for (int i = 0; i < 6; i++)
+		mac[i] = vtd_bar_read(&f->d, f->d.device + i, 1);
+	assert_memory_equal(mac, guest_mac, 6);
+	assert_int_equal(vtd_bar_read(&f->d, f->d.device + 6, 2), VIRTIO_NET_S_LINK_UP);
+	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_MAC);
+	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_STATUS);
+	assert_true(f->d.features & 1ULL << VIRTIO_F_VERSION_1);
+	/* No offload is offered: nothing here computes checksums or segments. */
+	for (unsigned int bit = VIRTIO_NET_F_CSUM; bit <= VIRTIO_NET_F_MRG_RXBUF; bit++)
+		if (bit != VIRTIO_NET_F_MAC && bit != VIRTIO_NET_F_MTU)
+			assert_false(f->d.features & 1ULL << bit);
+	assert_false(f->d.features & 1ULL << VIRTIO_NET_F_MTU);
+	assert_false(f->d.features & 1ULL << VIRTIO_NET_F_CTRL_VQ);
+	assert_true(fake.started);
+}
+
+static void test_transmit(void **state)
+{
+	struct fixture *f = *state;
+	const u32 whole[] = { 0 }, split_hdr[] = { 5, 7, 20, 0 }, mixed[] = { 30, 0 };
+	const u32 *cuts[] = { whole, split_hdr, mixed };
+	u8 frame[60];
+	u32 id, len;
+
+	vtd_driver_ok(&f->d);
+	for (unsigned int i = 0; i < ARRAY_SIZE(cuts); i++) {
+		make_frame(frame, sizeof(frame), i);
+		transmit(f, frame, sizeof(frame), cuts[i]);
+		assert_int_equal(vtd_wait_used(&f->d, TX, 2000, &id, &len), 0);
+		assert_int_equal(len, 0);
+		assert_int_equal(fake.sent, i + 1);
+		assert_int_equal(fake.lens[i], sizeof(frame));
+		assert_memory_equal(fake.frames[i], frame, sizeof(frame));
+	}
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_frames"), 3);
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_bytes"), 180);
+	assert_true(vtd_msi_count(VTD_MSI_DATA(1)) >= 1);
+}
+
+static void test_transmit_errors(void **state)
+{
+	struct fixture *f = *state;
+	u8 frame[60];
+	u32 id, len;
+
+	vtd_driver_ok(&f->d);
+	make_frame(frame, sizeof(frame), 1);
+	transmit(f, frame, 10, NULL);		/* a runt: not even an Ethernet header */
+	assert_int_equal(vtd_wait_used(&f->d, TX, 2000, &id, &len), 0);
+	assert_int_equal(fake.sent, 0);
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_errors"), 1);
+	fake.refuse = true;			/* the host cannot take it now */
+	transmit(f, frame, sizeof(frame), NULL);
+	assert_int_equal(vtd_wait_used(&f->d, TX, 2000, &id, &len), 0);
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_dropped"), 1);
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_frames"), 0);
+	assert_false(needs_reset(&f->d));
+}
+
+static void test_transmit_writable_buffer(void **state)
+{
+	struct fixture *f = *state;
+	struct vtd_buf b[2] = { { f->buf, HDR, false }, { f->buf + 64, 60, true } };
+
+	vtd_driver_ok(&f->d);
+	vtd_add_chain(&f->d, TX, b, 2, false);
+	vtd_kick(&f->d, TX);
+	assert_true(needs_reset(&f->d));
+	assert_int_equal(vtd_used_idx(&f->d, TX), 0);
+	assert_int_equal(fake.sent, 0);
+}
+
+static void test_transmit_short_header(void **state)
+{
+	struct fixture *f = *state;
+	struct vtd_buf b = { f->buf, HDR - 4, false };
+
+	vtd_driver_ok(&f->d);
+	vtd_add_chain(&f->d, TX, &b, 1, true);
+	vtd_kick(&f->d, TX);
+	assert_true(needs_reset(&f->d));
+	assert_int_equal(fake.sent, 0);
+}
+
+/* Reads the frame of the used receive entry id. */
+static void rx_frame(struct fixture *f, u32 id, u32 len, u8 *frame)
+{
+	u8 hdr[HDR];
+
+	vtd_mem_read(f->vm, f->rx + (u64)(id % QSIZE) * RXBUF, hdr, HDR);
+	assert_true(len >= HDR);
+	/* No offloads: a zero header but for num_buffers = 1. */
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(hdr[i], 0);
+	assert_int_equal(hdr[10] | hdr[11] << 8, 1);
+	vtd_mem_read(f->vm, f->rx + (u64)(id % QSIZE) * RXBUF + HDR, frame, len - HDR);
+}
+
+static void test_receive(void **state)
+{
+	struct fixture *f = *state;
+	u8 frame[100], got[100];
+	u32 id, len;
+
+	vtd_driver_ok(&f->d);
+	post_rx(f, 2, 1526);
+	make_frame(frame, sizeof(frame), 7);
+	fake.fe.receive(fake.fe.opaque, frame, sizeof(frame));
+	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
+	assert_int_equal(len, HDR + sizeof(frame));
+	rx_frame(f, id, len, got);
+	assert_memory_equal(got, frame, sizeof(frame));
+	assert_int_equal(vtd_msi_count(VTD_MSI_DATA(0)), 1);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_frames"), 1);
+}
+
+/* No buffers: NET_RX_PENDING (256) frames wait, the rest are dropped, in order. */
+static void test_receive_without_buffers(void **state)
+{
+	struct fixture *f = *state;
+	u8 frame[64], got[64];
+	u32 id, len;
+
+	vtd_driver_ok(&f->d);
+	for (unsigned int i = 0; i < 300; i++) {
+		make_frame(frame, sizeof(frame), 0);
+		memcpy(frame + 14, &i, sizeof(i));
+		fake.fe.receive(fake.fe.opaque, frame, sizeof(frame));
+	}
+	assert_int_equal(vtd_used_idx(&f->d, RX), 0);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_pending"), 256);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_dropped"), 44);
+	post_rx(f, QSIZE, RXBUF);
+	for (unsigned int i = 0; i < 256; i++) {
+		unsigned int seq;
+
+		assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
+		assert_int_equal(len, HDR + sizeof(frame));
+		rx_frame(f, id, len, got);
+		memcpy(&seq, got + 14, sizeof(seq));
+		assert_int_equal(seq, i);	/* the oldest first */
+	}
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_pending"), 0);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_frames"), 256);
+}
+
+static void test_receive_before_driver_ok(void **state)
+{
+	struct fixture *f = *state;
+	u8 frame[64];
+
+	make_frame(frame, sizeof(frame), 3);
+	fake.fe.receive(fake.fe.opaque, frame, sizeof(frame));
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_not_ready"), 1);
+	vtd_driver_ok(&f->d);
+	post_rx(f, 1, RXBUF);
+	usleep(20 * 1000);
+	assert_int_equal(vtd_used_idx(&f->d, RX), 0);
+}
+
+/* A frame too big for the buffer is dropped; the buffer takes the next one. */
+static void test_receive_buffer_too_small(void **state)
+{
+	struct fixture *f = *state;
+	u8 frame[100], got[100];
+	u32 id, len;
+
+	vtd_driver_ok(&f->d);
+	post_rx(f, 1, 40);
+	make_frame(frame, sizeof(frame), 5);
+	fake.fe.receive(fake.fe.opaque, frame, sizeof(frame));
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_oversize"), 1);
+	assert_int_equal(vtd_used_idx(&f->d, RX), 0);
+	fake.fe.receive(fake.fe.opaque, frame, 28);
+	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
+	assert_int_equal(len, HDR + 28);
+	rx_frame(f, id, len, got);
+	assert_memory_equal(got, frame, 28);
+}
+
+/* The buffer kept for a later frame does not hold up a reset. */
+static void test_reset_with_a_kept_buffer(void **state)
+{
+	struct fixture *f = *state;
+	u8 frame[100];
+
+	vtd_driver_ok(&f->d);
+	post_rx(f, 1, 40);
+	make_frame(frame, sizeof(frame), 5);
+	fake.fe.receive(fake.fe.opaque, frame, sizeof(frame));
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_oversize"), 1);
+	assert_int_equal(vtd_reset(&f->d), 0);
+}
+
+static void test_receive_readable_buffer(void **state)
+{
+	struct fixture *f = *state;
+	struct vtd_buf b = { f->rx, RXBUF, false };
+	u8 frame[64];
+
+	vtd_driver_ok(&f->d);
+	vtd_add_chain(&f->d, RX, &b, 1, false);
+	vtd_kick(&f->d, RX);
+	make_frame(frame, sizeof(frame), 1);
+	fake.fe.receive(fake.fe.opaque, frame, sizeof(frame));
+	assert_true(needs_reset(&f->d));
+	assert_int_equal(vtd_used_idx(&f->d, RX), 0);
+}
+
+/* --- real libslirp --- */
+
+static u16 hostfwd_port;
+
+static int setup_slirp_with(void **state, const struct net_hostfwd *fwd, unsigned int n)
+{
+	struct net_slirp_options o = { .hostfwd = fwd, .nr_hostfwd = n, .name = GROUP };
+
+	if (common_setup(state, net_slirp_create(&o)))
+		return -1;
+	vtd_driver_ok(&fx.d);
+	post_rx(&fx, 64, RXBUF);
+	return 0;
+}
+
+static int setup_slirp(void **state)
+{
+	return setup_slirp_with(state, NULL, 0);
+}
+
+/* A TCP port on the loopback that nobody listens on right now. */
+static u16 free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	u16 port = 0;
+
+	if (s >= 0 && !bind(s, (struct sockaddr *)&a, sizeof(a)) &&
+	    !getsockname(s, (struct sockaddr *)&a, &alen))
+		port = ntohs(a.sin_port);
+	if (s >= 0)
+		close(s);
+	return port;
+}
+
+static int setup_slirp_hostfwd(void **state)
+{
+	struct net_hostfwd fwd = {
+		.host_addr = htonl(INADDR_LOOPBACK), .guest_port = 2222,
+	};
+
+	hostfwd_port = free_port();
+	fwd.host_port = hostfwd_port;
+	return setup_slirp_with(state, &fwd, 1);
+}
+
+static u16 csum_add(u32 sum, const u8 *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += p[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+static void put16(u8 *p, u16 v)
+{
+	p[0] = v >> 8;
+	p[1] = v;
+}
+
+static u16 get16(const u8 *p)
+{
+	return p[0] << 8 | p[1];
+}
+
+static void put32(u8 *p, u32 v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v);
+}
+
+static u32 ip(const char *s)
+{
+	return ntohl(inet_addr(s));
+}
+
+/* Ethernet + IPv4 headers for a payload of plen bytes; returns the IP header. */
+static u8 *ipv4_frame(u8 *frame, const u8 *dst_mac, u8 proto, u32 src, u32 dst, size_t plen)
+{
+	u8 *iph = frame + 14;
+
+	memcpy(frame, dst_mac, 6);
+	memcpy(frame + 6, guest_mac, 6);
+	put16(frame + 12, 0x0800);
+	memset(iph, 0, 20);
+	iph[0] = 0x45;
+	put16(iph + 2, 20 + plen);
+	iph[8] = 64;
+	iph[9] = proto;
+	put32(iph + 12, src);
+	put32(iph + 16, dst);
+	put16(iph + 10, ~csum_add(0, iph, 20));
+	return iph;
+}
+
+static const u8 broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+/*
+ * Waits for a received frame that match() accepts, giving every receive
+ * buffer back to the ring; returns its length (frame only) or 0.
+ */
+static size_t wait_frame(struct fixture *f, bool (*match)(const u8 *, size_t, void *), void *arg,
+			 u8 *out, unsigned int timeout_ms)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		u32 id, len;
+		long ms;
+
+		if (!vtd_wait_used(&f->d, RX, 50, &id, &len)) {
+			bool ok;
+
+			rx_frame(f, id, len, out);
+			ok = match(out, len - HDR, arg);
+			post_rx(f, 1, RXBUF);
+			if (ok)
+				return len - HDR;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms > timeout_ms)
+			return 0;
+	}
+}
+
+static void send_arp_request(struct fixture *f, u32 target)
+{
+	u8 frame[42] = { 0 };
+
+	memcpy(frame, broadcast, 6);
+	memcpy(frame + 6, guest_mac, 6);
+	put16(frame + 12, 0x0806);
+	put16(frame + 14, 1);			/* Ethernet */
+	put16(frame + 16, 0x0800);		/* IPv4 */
+	frame[18] = 6;
+	frame[19] = 4;
+	put16(frame + 20, 1);			/* request */
+	memcpy(frame + 22, guest_mac, 6);
+	put32(frame + 28, ip("10.0.2.15"));
+	put32(frame + 38, target);
+	transmit(f, frame, sizeof(frame), NULL);
+}
+
+static bool is_arp_reply_from(const u8 *fr, size_t len, void *arg)
+{
+	return len >= 42 && get16(fr + 12) == 0x0806 && get16(fr + 20) == 2 &&
+	       (u32)(fr[28] << 24 | fr[29] << 16 | fr[30] << 8 | fr[31]) == *(u32 *)arg;
+}
+
+/* ARP for 10.0.2.2; returns the gateway's MAC (and teaches slirp ours). */
+static void arp_gateway(struct fixture *f, u8 *gw_mac)
+{
+	u32 gw = ip("10.0.2.2");
+	u8 fr[RXBUF];
+
+	send_arp_request(f, gw);
+	assert_int_not_equal(wait_frame(f, is_arp_reply_from, &gw, fr, 3000), 0);
+	assert_memory_equal(fr, guest_mac, 6);
+	memcpy(gw_mac, fr + 22, 6);
+}
+
+static void test_slirp_arp(void **state)
+{
+	u8 gw_mac[6], zero[6] = { 0 };
+
+	arp_gateway(*state, gw_mac);
+	assert_memory_not_equal(gw_mac, zero, 6);
+}
+
+static bool is_dhcp_reply(const u8 *fr, size_t len, void *arg)
+{
+	(void)arg;
+	return len >= 14 + 20 + 8 + 240 && get16(fr + 12) == 0x0800 && fr[23] == 17 &&
+	       get16(fr + 34) == 67 && get16(fr + 36) == 68 && fr[42] == 2;
+}
+
+/* The value of DHCP option code in the reply at bootp, or NULL. */
+static const u8 *dhcp_option(const u8 *bootp, size_t len, u8 code, u8 *olen)
+{
+	size_t i = 240;
+
+	while (i + 2 <= len && bootp[i] != 255) {
+		if (bootp[i] == 0) {
+			i++;
+			continue;
+		}
+		if (bootp[i] == code) {
+			*olen = bootp[i + 1];
+			return i + 2 + *olen <= len ? bootp + i + 2 : NULL;
+		}
+		i += 2 + bootp[i + 1];
+	}
+	return NULL;
+}
+
+static void test_slirp_dhcp(void **state)
+{
+	struct fixture *f = *state;
+	u8 frame[14 + 20 + 8 + 244] = { 0 }, fr[RXBUF];
+	u8 *udp, *bootp;
+	const u8 *opt;
+	struct timespec t0, t1;
+	size_t n;
+	u8 olen;
+
+	ipv4_frame(frame, broadcast, 17, 0, 0xffffffff, 8 + 244);
+	udp = frame + 34;
+	put16(udp, 68);
+	put16(udp + 2, 67);
+	put16(udp + 4, 8 + 244);		/* checksum 0: none */
+	bootp = udp + 8;
+	bootp[0] = 1;				/* BOOTREQUEST */
+	bootp[1] = 1;				/* Ethernet */
+	bootp[2] = 6;
+	put32(bootp + 4, 0x4b494c4e);		/* xid */
+	put16(bootp + 10, 0x8000);		/* broadcast the reply */
+	memcpy(bootp + 28, guest_mac, 6);
+	put32(bootp + 236, 0x63825363);		/* magic cookie */
+	bootp[240] = 53;			/* DHCP message type: DISCOVER */
+	bootp[241] = 1;
+	bootp[242] = 1;
+	bootp[243] = 255;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	transmit(f, frame, sizeof(frame), NULL);
+	n = wait_frame(f, is_dhcp_reply, NULL, fr, 3000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_not_equal(n, 0);
+	print_message("DHCP DISCOVER to OFFER through slirp: %ld us\n",
+		      (t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	bootp = fr + 42;
+	assert_int_equal(get16(bootp + 4) << 16 | get16(bootp + 6), 0x4b494c4e);
+	assert_int_equal(get16(bootp + 16) << 16 | get16(bootp + 18), ip("10.0.2.15"));
+	opt = dhcp_option(bootp, n - 42, 53, &olen);
+	assert_non_null(opt);
+	assert_int_equal(opt[0], 2);		/* OFFER */
+	opt = dhcp_option(bootp, n - 42, 6, &olen);	/* DNS server */
+	assert_non_null(opt);
+	assert_int_equal(get16(opt) << 16 | get16(opt + 2), ip("10.0.2.3"));
+	opt = dhcp_option(bootp, n - 42, 3, &olen);	/* router */
+	assert_non_null(opt);
+	assert_int_equal(get16(opt) << 16 | get16(opt + 2), ip("10.0.2.2"));
+}
+
+struct tcp_match {
+	u16 dport;
+	u8 flags;
+};
+
+static bool is_tcp_to(const u8 *fr, size_t len, void *arg)
+{
+	struct tcp_match *m = arg;
+
+	return len >= 54 && get16(fr + 12) == 0x0800 && fr[23] == 6 &&
+	       get16(fr + 36) == m->dport && (fr[47] & 0x3f) == m->flags;
+}
+
+/* A SYN from the guest's port sport to dst:dport. */
+static void send_syn(struct fixture *f, const u8 *gw_mac, u32 dst, u16 sport, u16 dport)
+{
+	u8 frame[14 + 20 + 20] = { 0 }, pseudo[12];
+	u8 *tcp;
+	u32 sum;
+
+	ipv4_frame(frame, gw_mac, 6, ip("10.0.2.15"), dst, 20);
+	tcp = frame + 34;
+	put16(tcp, sport);
+	put16(tcp + 2, dport);
+	put32(tcp + 4, 1000);
+	tcp[12] = 5 << 4;
+	tcp[13] = 0x02;				/* SYN */
+	put16(tcp + 14, 65535);
+	put32(pseudo, ip("10.0.2.15"));
+	put32(pseudo + 4, dst);
+	pseudo[8] = 0;
+	pseudo[9] = 6;
+	put16(pseudo + 10, 20);
+	sum = csum_add(0, pseudo, sizeof(pseudo));
+	put16(tcp + 16, ~csum_add(sum, tcp, 20));
+	transmit(f, frame, sizeof(frame), NULL);
+}
+
+/* The guest reaches a listener on the host's 127.0.0.1 through 10.0.2.2. */
+static void test_slirp_tcp_to_host_loopback(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), c;
+	struct tcp_match m = { .dport = 40000, .flags = 0x12 };	/* SYN-ACK */
+	struct pollfd p;
+	u8 gw_mac[6], fr[RXBUF];
+
+	assert_true(l >= 0);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &alen), 0);
+	arp_gateway(f, gw_mac);
+	send_syn(f, gw_mac, ip("10.0.2.2"), 40000, ntohs(a.sin_port));
+	p = (struct pollfd){ .fd = l, .events = POLLIN };
+	assert_int_equal(poll(&p, 1, 3000), 1);
+	c = accept(l, NULL, NULL);
+	assert_true(c >= 0);
+	assert_int_not_equal(wait_frame(f, is_tcp_to, &m, fr, 3000), 0);
+	assert_int_equal(get16(fr + 34), ntohs(a.sin_port));	/* from the listener's port */
+	close(c);
+	close(l);
+}
+
+/* hostfwd: a host connection to 127.0.0.1:HOSTPORT becomes a SYN to guest port 2222. */
+static void test_slirp_hostfwd(void **state)
+{
+	struct fixture *f = *state;
+	struct sockaddr_in a = {
+		.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+		.sin_port = htons(hostfwd_port),
+	};
+	struct tcp_match m = { .dport = 2222, .flags = 0x02 };	/* SYN */
+	u8 gw_mac[6], fr[RXBUF];
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int r;
+
+	assert_int_not_equal(hostfwd_port, 0);
+	arp_gateway(f, gw_mac);		/* slirp learns where 10.0.2.15 is */
+	r = connect(s, (struct sockaddr *)&a, sizeof(a));
+	assert_true(r == 0 || errno == EINPROGRESS);
+	assert_int_not_equal(wait_frame(f, is_tcp_to, &m, fr, 3000), 0);
+	assert_int_equal(get16(fr + 30) << 16 | get16(fr + 32), ip("10.0.2.15"));
+	close(s);
+}
+
+/* --- a real tap, in a network namespace of a child process --- */
+
+#define CHILD_SKIP 77
+#define CHECK(c)                                                                   \
+	do {                                                                       \
+		if (!(c)) {                                                        \
+			fprintf(stderr, "tap child: %s:%d: %s failed\n", __FILE__, \
+				__LINE__, #c);                                     \
+			_exit(1);                                                  \
+		}                                                                  \
+	} while (0)
+
+static bool is_experimental(const u8 *fr, size_t len, void *arg)
+{
+	return len >= 14 + 11 && get16(fr + 12) == 0x88b5 && !memcmp(fr + 14, arg, 11);
+}
+
+static void tap_child(void)
+{
+	struct ifreq ifr = { .ifr_name = "kiln-t0" };
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	struct net_backend *be;
+	u8 frame[64], fr[RXBUF];
+	struct fixture *f = &fx;
+	void *state;
+	int s, pk;
+
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		_exit(CHILD_SKIP);
+	}
+	if (access("/dev/net/tun", R_OK | W_OK)) {
+		fprintf(stderr, "/dev/net/tun: %s\n", strerror(errno));
+		_exit(CHILD_SKIP);
+	}
+	be = net_tap_create("kiln-t0");
+	if (!be)
+		_exit(CHILD_SKIP);	/* the reason is on stderr */
+	CHECK(common_setup(&state, be) == 0);
+	vtd_driver_ok(&f->d);
+	post_rx(f, 64, RXBUF);
+	/* The interface up, and a packet socket on it for the host's side. */
+	s = socket(AF_INET, SOCK_DGRAM, 0);
+	CHECK(s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0);
+	ifr.ifr_flags |= IFF_UP;
+	CHECK(ioctl(s, SIOCSIFFLAGS, &ifr) == 0);
+	CHECK(ioctl(s, SIOCGIFINDEX, &ifr) == 0);
+	pk = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	CHECK(pk >= 0);
+	sll.sll_ifindex = ifr.ifr_ifindex;
+	CHECK(bind(pk, (struct sockaddr *)&sll, sizeof(sll)) == 0);
+
+	/* Guest to host. */
+	make_frame(frame, sizeof(frame), 0);
+	memcpy(frame + 14, "kiln-tap-tx", 11);
+	transmit(f, frame, sizeof(frame), NULL);
+	for (int tries = 0;; tries++) {
+		struct pollfd p = { .fd = pk, .events = POLLIN };
+		ssize_t n;
+
+		CHECK(tries < 100 && poll(&p, 1, 2000) == 1);
+		n = recv(pk, fr, sizeof(fr), 0);
+		if (n == sizeof(frame) && !memcmp(fr, frame, sizeof(frame)))
+			break;
+	}
+
+	/* Host to guest. */
+	memcpy(frame, guest_mac, 6);
+	memcpy(frame + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	memcpy(frame + 14, "kiln-tap-rx", 11);
+	CHECK(send(pk, frame, sizeof(frame), 0) == sizeof(frame));
+	CHECK(wait_frame(f, is_experimental, "kiln-tap-rx", fr, 3000) == sizeof(frame));
+	CHECK(!memcmp(fr, frame, sizeof(frame)));
+	close(pk);
+	close(s);
+	vtd_vm_destroy(f->vm);
+	_exit(0);
+}
+
+static void test_tap_in_netns(void **state)
+{
+	int status;
+	pid_t pid;
+
+	(void)state;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		tap_child();
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == CHILD_SKIP) {
+		print_message("tap: SKIP, no network namespace or tap here (reason above)\n");
+		skip();
+	}
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_config_and_features, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_transmit, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_transmit_errors, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_transmit_writable_buffer, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_transmit_short_header, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_receive, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_without_buffers, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_before_driver_ok, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_buffer_too_small, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_with_a_kept_buffer, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_readable_buffer, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_slirp_arp, setup_slirp, teardown),
+		cmocka_unit_test_setup_teardown(test_slirp_dhcp, setup_slirp, teardown),
+		cmocka_unit_test_setup_teardown(test_slirp_tcp_to_host_loopback, setup_slirp, teardown),
+		cmocka_unit_test_setup_teardown(test_slirp_hostfwd, setup_slirp_hostfwd, teardown),
+		cmocka_unit_test(test_tap_in_netns),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
