@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The virtio devices `kiln run` was asked for: --disk, --rng, --virtio-console, --net. */
+/*
+ * The virtio devices `kiln run` was asked for: --disk, --rng,
+ * --virtio-console, --net, --balloon, --vsock.
+ */
 #include "virtio/virtio_devices.h"
 
 #include <fcntl.h>
@@ -11,6 +14,7 @@
 
 #include "lib/log.h"
 #include "machine/vm.h"
+#include "virtio/virtio_balloon.h"
 #include "virtio/virtio_net.h"
 
 static void close_fd(void *opaque)
@@ -94,8 +98,14 @@ int virtio_devices_init(struct vm *vm)
 		return -1;
 	if (virtio_net_init_all(vm))
 		return -1;
-	if (cfg->balloon.enabled || cfg->vsock.enabled) {
-		pr_err("--balloon and --vsock: not built yet");	/* the next commits */
+	if (cfg->balloon.enabled && !virtio_balloon_create(vm, &(struct virtio_balloon_options){
+		.target_mib = cfg->balloon.size_mib,
+		.deflate_on_oom = cfg->balloon.deflate_on_oom,
+		.free_page_reporting = cfg->balloon.free_page_reporting,
+	}))
+		return -1;
+	if (cfg->vsock.enabled) {
+		pr_err("--vsock: not built yet");	/* the next commit */
 		return -1;
 	}
 	return 0;
