@@ -136,6 +136,11 @@ void config_usage(FILE *out)
 		"  --vsock cid=N,uds=PATH\n"
 		"                       virtio-vsock: the guest's port P on the host is the unix\n"
 		"                       socket PATH_P; host programs connect to PATH (CONNECT P)\n"
+		"  --mem-backing anon|thp|hugetlb[,size=2M|1G][,path=DIR]\n"
+		"                       guest RAM's pages: 4K (default), transparent huge pages,\n"
+		"                       or hugetlb pages from the host's pool (docs/MEMORY.md)\n"
+		"  --ksm                let the host merge identical guest pages (MADV_MERGEABLE)\n"
+		"  --mem-prealloc       commit all guest RAM before the guest starts\n"
 		"\n"
 		"Console: the guest's COM1 on stdin/stdout; Ctrl-A x quits.\n"
 		"Exit codes: 0 powered off or quit, 2 bad usage, 4 guest reset,\n"
@@ -146,7 +151,7 @@ void config_usage(FILE *out)
 enum opt_id {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_ACCEL,
 	OPT_AFFINITY, OPT_STATS, OPT_TRACE, OPT_SYSMAP, OPT_API_SOCK, OPT_HELP,
-	OPT_DISK, OPT_RNG, OPT_HVC,
+	OPT_DISK, OPT_RNG, OPT_HVC, OPT_MEM_BACKING, OPT_KSM, OPT_PREALLOC,
 	OPT_NET, OPT_BALLOON, OPT_VSOCK,
 };
 
@@ -181,6 +186,9 @@ static const struct opt_spec opts[] = {
 	{ "--net", OPT_NET, true },
 	{ "--balloon", OPT_BALLOON, true },
 	{ "--vsock", OPT_VSOCK, true },
+	{ "--mem-backing", OPT_MEM_BACKING, true },
+	{ "--ksm", OPT_KSM, false },
+	{ "--mem-prealloc", OPT_PREALLOC, false },	{ "-mem-prealloc", OPT_PREALLOC, false },
 	{ "--help", OPT_HELP, false },		{ "-h", OPT_HELP, false },
 };
 
@@ -385,6 +393,21 @@ static int apply_opt(struct vm_config *cfg, const struct opt_spec *o, const char
 		return config_parse_balloon(cfg, flag, val ? val : "");
 	case OPT_VSOCK:
 		return config_parse_vsock(cfg, flag, val);
+	case OPT_MEM_BACKING: {
+		char why[256];
+
+		if (ram_parse_backing(val, &cfg->ram, why, sizeof(why))) {
+			pr_err("%s", why);
+			return -1;
+		}
+		break;
+	}
+	case OPT_KSM:
+		cfg->ram.ksm = true;
+		break;
+	case OPT_PREALLOC:
+		cfg->ram.prealloc = true;
+		break;
 	case OPT_HELP:
 		config_usage(stdout);
 		exit(0);
@@ -394,6 +417,8 @@ static int apply_opt(struct vm_config *cfg, const struct opt_spec *o, const char
 
 static int config_check(struct vm_config *cfg, const char *affinity)
 {
+	char why[512];
+
 	if (!cfg->kernel_path) {
 		pr_err("--kernel is required (see kiln run --help)");
 		return -1;
@@ -417,6 +442,10 @@ static int config_check(struct vm_config *cfg, const char *affinity)
 	}
 	if (cfg->mem_size & 0xfff) {
 		pr_err("--mem must be a multiple of 4K");
+		return -1;
+	}
+	if (ram_check_options(cfg->mem_size, &cfg->ram, why, sizeof(why))) {
+		pr_err("%s", why);
 		return -1;
 	}
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)

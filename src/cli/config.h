@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "lib/types.h"
+#include "mem/ram.h"
 
 #define CONFIG_MAX_CPUS 255	/* xAPIC IDs, as QEMU's pc machine */
 #define CONFIG_DEFAULT_MEM (512 * MiB)
@@ -87,6 +88,7 @@ struct vm_config {
 	bool rng;			/* --rng: virtio-rng */
 	enum hvc_backend hvc;		/* --virtio-console */
 	const char *hvc_path;
+	struct ram_options ram;		/* --mem-backing, --ksm, --mem-prealloc */
 	struct net_config nets[CONFIG_MAX_NICS];
 	unsigned int nr_nets;
 	struct balloon_config balloon;

@@ -18,6 +18,7 @@
 #include "machine/stats.h"
 #include "machine/vcpu.h"
 #include "mem/ram.h"
+#include "mem/ram_stats.h"
 #include "virtio/virtio_devices.h"
 
 static int vm_create_vcpus(struct vm *vm)
@@ -66,7 +67,7 @@ struct vm *vm_create(const struct vm_config *cfg)
 	vm->loop = event_loop_create();
 	if (!vm->loop)
 		goto fail;
-	ram = ram_alloc(cfg->mem_size);
+	ram = ram_create(cfg->mem_size, &cfg->ram);
 	if (!ram)
 		goto fail;
 	vm->mem.base = ram;
@@ -221,6 +222,7 @@ void vm_report_stats(struct vm *vm, const struct stats_visitor *v)
 
 	stats_emit(v, "vm", "vcpus", vm->nr_vcpus);
 	stats_emit(v, "vm", "ram_bytes", vm->mem.ram_size);
+	ram_report_stats(&vm->mem, &vm->cfg->ram, v);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		const struct vcpu_stats *s = &vm->vcpus[i].stats;
 		char name[32];
