@@ -88,9 +88,10 @@ struct engine_ops {
 	 * region of vm->mem. get_dirty_log fills bitmap, one bit per 4 KiB page
 	 * of vm->mem.regions[region] in mem/dirty.h's layout (KVM's), with the
 	 * pages vCPUs wrote since the start or the last clear; with clear, it
-	 * then clears exactly the bits it reported. The soft engine can keep
-	 * such a bitmap on its write path (or through write-protected TLB
-	 * entries) and copy it out here.
+	 * then clears exactly the bits it reported. It returns -ENOENT while
+	 * logging is off, -EOPNOTSUPP when it cannot read without clearing.
+	 * The soft engine can keep such a bitmap on its write path (or through
+	 * write-protected TLB entries) and copy it out here.
 	 */
 	int (*set_dirty_logging)(struct vm *vm, bool on);
 	int (*get_dirty_log)(struct vm *vm, unsigned int region, unsigned long *bitmap,

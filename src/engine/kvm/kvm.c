@@ -77,4 +77,6 @@ const struct engine_ops kvm_engine_ops = {
 	.vcpu_kick = kvm_vcpu_kick,
 	.set_irq_line = kvm_set_irq_line,
 	.send_msi = kvm_send_msi,
+	.set_dirty_logging = kvm_set_dirty_logging,
+	.get_dirty_log = kvm_get_dirty_log,
 };

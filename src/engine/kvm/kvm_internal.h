@@ -17,6 +17,9 @@ struct kvm_vm {
 	int vm_fd;
 	size_t run_size;		/* KVM_GET_VCPU_MMAP_SIZE */
 	struct kvm_cpuid2 *supported;	/* KVM_GET_SUPPORTED_CPUID, unfiltered */
+	/* Dirty-page logging (kvm_dirty.c). */
+	bool dirty_logging;		/* every memslot has KVM_MEM_LOG_DIRTY_PAGES */
+	bool dirty_manual_protect;	/* KVM_CLEAR_DIRTY_LOG re-arms, not GET */
 };
 
 /* KVM statistics that count a vCPU's halted time (kvm_stats.c). */
@@ -84,6 +87,10 @@ int kvm_vcpu_init_boot_state(struct vcpu *vcpu);
 void kvm_vcpu_stats_open(struct kvm_vcpu *kv);
 void kvm_vcpu_stats_close(struct kvm_vcpu *kv);
 void kvm_vcpu_stats_refresh(struct vcpu *vcpu, struct kvm_vcpu *kv);
+
+/* kvm_dirty.c: the engine's dirty-log ops (engine/engine.h). */
+int kvm_set_dirty_logging(struct vm *vm, bool on);
+int kvm_get_dirty_log(struct vm *vm, unsigned int region, unsigned long *bitmap, bool clear);
 
 /* kvm_run.c */
 enum vcpu_run_result kvm_vcpu_run(struct vcpu *vcpu);

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Dirty-page tracking: the bitmap helpers, the engine-neutral API's
+ * refusal on an engine that cannot log (soft, for now), and the kvm engine
+ * against the dirty_pages guest on a whole machine (vm_create + vm_run):
+ * the pages the guest writes, and only those (plus its own image and the
+ * boot page tables the CPU sets accessed/dirty bits in), are reported;
+ * reading without clearing keeps them; clearing re-arms them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../guests/dirty_pages.h"
+#include "machine/layout.h"
+#include "machine/vm.h"
+#include "mem/dirty.h"
+#include "mem/dirty_log.h"
+
+#define GUEST_MEM_ARG "64M"
+#define WAIT_S 60
+
+/* A guest_mem shaped like a 5 GiB machine; the bitmap never touches hva. */
+static void five_gib_layout(struct guest_mem *mem)
+{
+	memset(mem, 0, sizeof(*mem));
+	assert_int_equal(guest_mem_add_region(mem, 0, LAYOUT_MMIO_HOLE_START, (u8 *)0x1000), 0);
+	assert_int_equal(guest_mem_add_region(mem, LAYOUT_MMIO_HOLE_END,
+					      5 * GiB - LAYOUT_MMIO_HOLE_START, (u8 *)0x2000), 0);
+}
+
+static void bitmap_set_test_count_next(void **state)
+{
+	struct guest_mem mem;
+	struct dirty_bitmap b;
+	const u64 high = LAYOUT_MMIO_HOLE_END;
+
+	(void)state;
+	five_gib_layout(&mem);
+	assert_int_equal(dirty_bitmap_alloc(&b, &mem), 0);
+	assert_int_equal(b.nr_regions, 2);
+	assert_int_equal(b.regions[0].nr_pages, LAYOUT_MMIO_HOLE_START / 4096);
+	assert_int_equal(dirty_bitmap_count(&b), 0);
+	assert_true(dirty_bitmap_next(&b, 0) == ~0ULL);
+
+	assert_true(dirty_bitmap_set(&b, 0x1234));		/* page 1 */
+	assert_true(dirty_bitmap_set(&b, 63 * 4096));		/* last bit of word 0 */
+	assert_true(dirty_bitmap_set(&b, 64 * 4096));		/* first of word 1 */
+	assert_true(dirty_bitmap_set(&b, LAYOUT_MMIO_HOLE_START - 1));
+	assert_true(dirty_bitmap_set(&b, high + 5 * 4096 + 7));
+	assert_false(dirty_bitmap_set(&b, LAYOUT_MMIO_HOLE_START));	/* the hole */
+	assert_false(dirty_bitmap_set(&b, 5 * GiB + LAYOUT_MMIO_HOLE_END));
+	assert_int_equal(dirty_bitmap_count(&b), 5);
+
+	assert_true(dirty_bitmap_test(&b, 0x1000));
+	assert_true(dirty_bitmap_test(&b, 0x1fff));
+	assert_false(dirty_bitmap_test(&b, 0x2000));
+	assert_false(dirty_bitmap_test(&b, 0xfffffffffffff000ULL));
+
+	assert_int_equal(dirty_bitmap_next(&b, 0), 0x1000);
+	assert_int_equal(dirty_bitmap_next(&b, 0x1001), 63 * 4096);
+	assert_int_equal(dirty_bitmap_next(&b, 63 * 4096 + 1), 64 * 4096);
+	assert_int_equal(dirty_bitmap_next(&b, 65 * 4096), LAYOUT_MMIO_HOLE_START - 4096);
+	assert_int_equal(dirty_bitmap_next(&b, LAYOUT_MMIO_HOLE_START), high + 5 * 4096);
+	assert_true(dirty_bitmap_next(&b, high + 6 * 4096) == ~0ULL);
+
+	dirty_bitmap_clear(&b);
+	assert_int_equal(dirty_bitmap_count(&b), 0);
+	dirty_bitmap_free(&b);
+}
+
+static void soft_engine_says_not_yet(void **state)
+{
+	struct vm vm = { .engine = &soft_engine_ops };
+	struct dirty_bitmap b;
+	char err[256] = "";
+
+	(void)state;
+	five_gib_layout(&vm.mem);
+	assert_int_equal(dirty_bitmap_alloc(&b, &vm.mem), 0);
+	assert_int_equal(vm_dirty_log_start(&vm, err, sizeof(err)), -EOPNOTSUPP);
+	assert_string_equal(err, "dirty-page logging is not supported on the soft engine yet");
+	err[0] = '\0';
+	assert_int_equal(vm_dirty_log_get(&vm, &b, true, err, sizeof(err)), -EOPNOTSUPP);
+	assert_non_null(strstr(err, "soft engine yet"));
+	dirty_bitmap_free(&b);
+}
+
+/* ---- kvm, on a whole machine --------------------------------------------- */
+
+struct dirty_machine {
+	struct vm_config cfg;
+	struct vm *vm;
+	pthread_t runner;
+	int exit_code;
+	char skip[640];
+};
+
+static void *run_vm(void *opaque)
+{
+	struct dirty_machine *m = opaque;
+
+	m->exit_code = vm_run(m->vm);
+	return NULL;
+}
+
+static struct dirty_machine *machine_create(void)
+{
+	struct dirty_machine *m = calloc(1, sizeof(*m));
+	const char *build = getenv("BUILD");
+	char elf[512];
+	char *argv[] = { "run", "--accel", "kvm", "--mem", GUEST_MEM_ARG, "--kernel", elf };
+
+	assert_non_null(m);
+	snprintf(elf, sizeof(elf), "%s/guests/dirty_pages.elf", build ? build : "build");
+	if (access(elf, R_OK)) {
+		snprintf(m->skip, sizeof(m->skip), "%s is not built (make guests)", elf);
+		return m;
+	}
+	if (kvm_engine_ops.unavailable()) {
+		snprintf(m->skip, sizeof(m->skip), "kvm: %s", kvm_engine_ops.unavailable());
+		return m;
+	}
+	/* The guest's console is COM1 on stdout; it must not read a terminal. */
+	assert_non_null(freopen("/dev/null", "r", stdin));
+	assert_int_equal(config_parse_run(&m->cfg, ARRAY_SIZE(argv), argv), 0);
+	m->vm = vm_create(&m->cfg);
+	assert_non_null(m->vm);
+	return m;
+}
+
+static u64 mailbox_u64(struct vm *vm, size_t offset)
+{
+	u64 v = 0;
+
+	assert_int_equal(guest_read(&vm->mem, DIRTY_MAILBOX_GPA + offset, &v, sizeof(v)), 0);
+	return v;
+}
+
+static void wait_phase(struct vm *vm, u64 phase)
+{
+	for (int i = 0; i < WAIT_S * 100; i++) {
+		if (mailbox_u64(vm, offsetof(struct dirty_mailbox, phase)) == phase)
+			return;
+		usleep(10000);
+	}
+	fail_msg("the guest did not finish phase %llu in %d s", (unsigned long long)phase,
+		 WAIT_S);
+}
+
+static bool area_page_in_phase(u64 page, unsigned int phase)
+{
+	return page % DIRTY_STRIDE == phase - 1 &&
+	       page / DIRTY_STRIDE < DIRTY_AREA_PAGES / DIRTY_STRIDE;
+}
+
+/* Pages outside the area the guest or its CPU may write: image, mailbox, tables. */
+static bool expected_extra(u64 gpa, u64 image_end)
+{
+	if (gpa >= LAYOUT_KERNEL_DEFAULT && gpa < image_end)
+		return true;	/* the guest's own data, bss and stack */
+	if (gpa >= LAYOUT_PAGE_TABLES && gpa < LAYOUT_PAGE_TABLES + 0x7000)
+		return true;	/* accessed/dirty bits in the boot page tables */
+	return gpa == DIRTY_MAILBOX_GPA;
+}
+
+/*
+ * The area holds exactly phase's pages (phase 0: none); anything else set
+ * is an expected extra. Returns the number of extras.
+ */
+static u64 check_bitmap(const struct dirty_bitmap *b, unsigned int phase, u64 image_end,
+			bool show)
+{
+	u64 extras = 0, found = 0;
+
+	for (u64 page = 0; page < DIRTY_AREA_PAGES + 16; page++) {
+		bool want = phase && area_page_in_phase(page, phase);
+		bool set = dirty_bitmap_test(b, DIRTY_AREA_GPA + page * 4096);
+
+		if (want != set)
+			fail_msg("phase %u: area page %llu is %s", phase,
+				 (unsigned long long)page, set ? "dirty" : "clean");
+		found += set;
+	}
+	for (u64 gpa = dirty_bitmap_next(b, 0); gpa != ~0ULL;
+	     gpa = dirty_bitmap_next(b, gpa + 4096)) {
+		if (gpa >= DIRTY_AREA_GPA && gpa < DIRTY_AREA_GPA + (DIRTY_AREA_PAGES + 16) * 4096)
+			continue;
+		if (!expected_extra(gpa, image_end))
+			fail_msg("phase %u: unexpected dirty page %#llx", phase,
+				 (unsigned long long)gpa);
+		if (show)
+			printf("#   also dirty: %#llx\n", (unsigned long long)gpa);
+		extras++;
+	}
+	assert_int_equal(found + extras, dirty_bitmap_count(b));
+	return extras;
+}
+
+static void get_log(struct vm *vm, struct dirty_bitmap *b, bool clear)
+{
+	char err[256] = "";
+
+	dirty_bitmap_clear(b);
+	if (vm_dirty_log_get(vm, b, clear, err, sizeof(err)))
+		fail_msg("vm_dirty_log_get: %s", err);
+}
+
+static void kvm_reports_exactly_the_written_pages(void **state)
+{
+	struct dirty_machine *m = machine_create();
+	const u64 go = 1;
+	struct dirty_bitmap b;
+	char err[256] = "";
+	u64 image_end, extras;
+	struct vm *vm;
+
+	(void)state;
+	if (m->skip[0]) {
+		printf("# SKIP kvm dirty log: %s\n", m->skip);
+		free(m);
+		skip();
+	}
+	vm = m->vm;
+	assert_int_equal(dirty_bitmap_alloc(&b, &vm->mem), 0);
+
+	/* Not started: an error, not an empty bitmap. */
+	assert_int_equal(vm_dirty_log_get(vm, &b, false, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "dirty-page logging is not started");
+	if (vm_dirty_log_start(vm, err, sizeof(err)))
+		fail_msg("vm_dirty_log_start: %s", err);
+	/* What Kiln itself wrote (the loader) is not the guest's: nothing yet. */
+	get_log(vm, &b, false);
+	assert_int_equal(dirty_bitmap_count(&b), 0);
+
+	assert_int_equal(pthread_create(&m->runner, NULL, run_vm, m), 0);
+	wait_phase(vm, 1);
+	image_end = mailbox_u64(vm, offsetof(struct dirty_mailbox, image_end));
+	assert_true(image_end > LAYOUT_KERNEL_DEFAULT && image_end < DIRTY_MAILBOX_GPA);
+
+	get_log(vm, &b, false);
+	extras = check_bitmap(&b, 1, image_end, true);
+	printf("# phase 1: %llu dirty pages: the %d written, %llu of the guest's image, "
+	       "mailbox and page tables\n", (unsigned long long)dirty_bitmap_count(&b),
+	       DIRTY_AREA_PAGES / DIRTY_STRIDE, (unsigned long long)extras);
+	get_log(vm, &b, false);			/* reading alone keeps them */
+	check_bitmap(&b, 1, image_end, false);
+	get_log(vm, &b, true);			/* read and clear */
+	check_bitmap(&b, 1, image_end, false);
+	get_log(vm, &b, false);			/* cleared: the area is clean */
+	check_bitmap(&b, 0, image_end, false);
+
+	assert_int_equal(guest_write(&vm->mem, DIRTY_MAILBOX_GPA +
+				     offsetof(struct dirty_mailbox, go), &go, sizeof(go)), 0);
+	assert_int_equal(pthread_join(m->runner, NULL), 0);
+	assert_int_equal(m->exit_code, 1);	/* the guest's quiet debug-exit 0 */
+	assert_int_equal(mailbox_u64(vm, offsetof(struct dirty_mailbox, phase)), 2);
+
+	/* Phase 2's pages, and none of phase 1's: the clear re-armed them. */
+	get_log(vm, &b, true);
+	extras = check_bitmap(&b, 2, image_end, true);
+	printf("# phase 2: %llu dirty pages: the %d written, %llu extras\n",
+	       (unsigned long long)dirty_bitmap_count(&b), DIRTY_AREA_PAGES / DIRTY_STRIDE,
+	       (unsigned long long)extras);
+
+	if (vm_dirty_log_stop(vm, err, sizeof(err)))
+		fail_msg("vm_dirty_log_stop: %s", err);
+	assert_int_equal(vm_dirty_log_get(vm, &b, false, err, sizeof(err)), -ENOENT);
+	dirty_bitmap_free(&b);
+	vm_destroy(vm);
+	config_release(&m->cfg);
+	free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(bitmap_set_test_count_next),
+		cmocka_unit_test(soft_engine_says_not_yet),
+		cmocka_unit_test(kvm_reports_exactly_the_written_pages),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
