@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /* CPU allocation, reset, mode bookkeeping and state conversion. */
+#include <limits.h>
+#include <linux/futex.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "engine/soft/flags.h"
@@ -204,4 +208,12 @@ void cpu_set_state(struct soft_cpu *cpu, const struct cpu_state *st)
 	cpu_set_cpl(cpu, cpu_real_mode(cpu) ? 0 : cpu->seg[SEG_CS].selector & 3);
 	cpu_update_mode(cpu);
 	tlb_flush_all(cpu);
+}
+
+void soft_cpu_wake(struct soft_cpu *cpu)
+{
+	/* Pairs with the store to sleeping in the HLT wait (soft.c). */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&cpu->sleeping, __ATOMIC_SEQ_CST))
+		syscall(SYS_futex, cpu->reqs, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }

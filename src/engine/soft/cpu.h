@@ -317,7 +317,7 @@ static inline bool cpu_real_mode(const struct soft_cpu *cpu)
 /* True for canonical 48-bit addresses. */
 static inline bool is_canonical(u64 a)
 {
-	return (u64)(((s64)a << 16) >> 16) == a;
+	return (u64)((s64)(a << 16) >> 16) == a;
 }
 
 /* Retires the running instruction and continues in the block. */

@@ -208,7 +208,8 @@ static const struct insn *str_exec(struct soft_cpu *cpu, const struct insn *in, 
 				break;
 		}
 		if (count && (budget -= MIN(budget, n ? n : 1)) == 0) {
-			if (__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED))
+			/* Standalone runs count a resumed REP as one more step. */
+			if (__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED) || cpu->standalone)
 				return NULL;	/* resume this instruction later */
 			budget = REP_YIELD_ELEMENTS;
 		}

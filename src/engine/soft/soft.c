@@ -121,14 +121,6 @@ static int soft_vcpu_get_state(struct vcpu *vcpu, struct cpu_state *st)
 	return 0;
 }
 
-void soft_cpu_wake(struct soft_cpu *cpu)
-{
-	/* Pairs with the store to sleeping in halt_wait(). */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&cpu->sleeping, __ATOMIC_SEQ_CST))
-		syscall(SYS_futex, cpu->reqs, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
-}
-
 static void soft_vcpu_kick(struct vcpu *vcpu)
 {
 	if (vcpu->engine_data)
