@@ -69,10 +69,17 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libkiln.a
 
 unit: $(UNIT_BINS)
 
+# The differential tester (tests/difftest): soft CPU against the host CPU.
+DIFFTEST_SRCS := $(sort $(wildcard tests/difftest/*.c tests/difftest/*.S))
+$(BUILD)/difftest: $(DIFFTEST_SRCS) $(wildcard tests/difftest/*.h) $(BUILD)/libkiln.a
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) -Itests/difftest $(DIFFTEST_SRCS) $(BUILD)/libkiln.a -o $@ $(LDLIBS)
+
 guests:
 	$(MAKE) -C tests/guests BUILD=$(abspath $(BUILD))/guests
 
-check: all unit guests
+check: all unit guests $(BUILD)/difftest
 	BUILD=$(BUILD) tests/run
 
 fuzz:
