@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KILN_TESTS_DIFFTEST_REPORT_H
+#define KILN_TESTS_DIFFTEST_REPORT_H
+
+#include <stdio.h>
+
+#include "compare.h"
+
+struct report;
+
+/* findings: the markdown file written by report_summary(), or NULL. */
+struct report *report_new(const char *findings, const char *corpus_path);
+void report_free(struct report *r);
+
+/* Files a shrunk mismatch; prints it when its class is new and print is set. */
+bool report_mismatch(struct report *r, const struct dt_seq *seq, const u64 *keep,
+		     unsigned int modes, const struct dt_outcome *native,
+		     const struct dt_outcome *soft, const struct dt_diff *d, bool print);
+void report_unclassified(struct report *r);
+unsigned int report_classes(const struct report *r);
+
+/* Prints the classes (and writes the findings file). */
+void report_summary(struct report *r, FILE *out);
+
+void report_sequence(FILE *f, const struct dt_seq *seq, const u64 *keep);
+void report_outcome(FILE *f, const char *who, const struct dt_outcome *o);
+
+#endif
