@@ -16,6 +16,7 @@
 #include "machine/vm.h"
 #include "virtio/virtio_balloon.h"
 #include "virtio/virtio_net.h"
+#include "virtio/virtio_vsock.h"
 
 static void close_fd(void *opaque)
 {
@@ -104,9 +105,7 @@ int virtio_devices_init(struct vm *vm)
 		.free_page_reporting = cfg->balloon.free_page_reporting,
 	}))
 		return -1;
-	if (cfg->vsock.enabled) {
-		pr_err("--vsock: not built yet");	/* the next commit */
+	if (cfg->vsock.enabled && !virtio_vsock_create(vm, cfg->vsock.cid, cfg->vsock.uds_path))
 		return -1;
-	}
 	return 0;
 }

@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "machine/stats.h"
 #include "machine/vm.h"
+#include "virtio/iov_skip.h"
 #include "virtio/virtio_dev.h"
 
 #define NET_QUEUE_SIZE	256
@@ -217,8 +218,8 @@ static void transmit(struct virtio_net *vn, struct virtqueue *vq)
 	struct vq_elem *e;
 
 	while ((e = vq_pop(vq))) {
-		size_t len, skip = NET_HDR_LEN;
-		unsigned int n = 0;
+		unsigned int n;
+		size_t len;
 
 		if (e->in_num) {
 			vq_fail(vq, e, "transmit buffer is device-writable");
@@ -230,16 +231,7 @@ static void transmit(struct virtio_net *vn, struct virtqueue *vq)
 		}
 		/* The header asks for nothing we offered: only the frame goes out. */
 		len = e->out_len - NET_HDR_LEN;
-		for (unsigned int i = 0; i < e->out_num; i++) {
-			if (skip >= e->iov[i].iov_len) {
-				skip -= e->iov[i].iov_len;
-				continue;
-			}
-			iov[n].iov_base = (u8 *)e->iov[i].iov_base + skip;
-			iov[n].iov_len = e->iov[i].iov_len - skip;
-			skip = 0;
-			n++;
-		}
+		n = iov_skip(e->iov, e->out_num, NET_HDR_LEN, iov);
 		if (len < NET_MIN_FRAME || len > NET_TX_MAX) {
 			count(&vn->tx_errors, 1);
 		} else if (vn->be->ops->send(vn->be, iov, n, len)) {
