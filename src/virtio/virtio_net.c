@@ -49,7 +49,7 @@ struct pending_frame {
 struct virtio_net {
 	struct virtio_device *vdev;
 	struct net_backend *be;
-	char name[16];
+	char name[24];
 	struct virtio_net_config config;
 
 	pthread_mutex_t rx_lock;
@@ -360,7 +360,7 @@ int virtio_net_init_all(struct vm *vm)
 		const struct net_config *nc = &cfg->nets[i];
 		struct virtio_net_options o = { .index = i, .mac = VIRTIO_NET_DEFAULT_MAC };
 		struct net_backend *be;
-		char name[16];
+		char name[24];
 
 		snprintf(name, sizeof(name), "virtio-net%u", i);
 		if (nc->has_mac)
