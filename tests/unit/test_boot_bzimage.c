@@ -190,6 +190,32 @@ static void small_ram_falls_back_to_1mib(void **state)
 	test_vm_destroy(&small);
 }
 
+/* 5 GiB: RAM on both sides of the PCI hole; initrd_addr_max, not RAM, caps the initrd. */
+static void big_ram_splits_e820_and_caps_initrd(void **state)
+{
+	u8 initrd[8192] = { 0x42 };
+	struct boot_params bp;
+	struct test_vm big;
+	struct bz bz = { 0 };
+
+	(void)state;
+	assert_int_equal(test_vm_init(&big, 5 * GiB), 0);
+	big.cfg.cmdline = CMDLINE;
+	big.cfg.initrd_path = test_vm_file(&big, "initrd", initrd, sizeof(initrd));
+	bz_init(&bz);
+	assert_int_equal(bz_boot(&big, &bz), 0);
+	assert_int_equal(guest_read(&big.vm.mem, LAYOUT_BOOT_PARAMS, &bp, sizeof(bp)), 0);
+	assert_int_equal(big.vm.memmap.nr_e820, 4);
+	test_check_boot_params(&big, &bp, CMDLINE);
+	assert_int_equal(bp.e820_table[3].addr, LAYOUT_MMIO_HOLE_END);
+	assert_int_equal(bp.hdr.ramdisk_image + sizeof(initrd), 0x80000000ULL);
+	assert_memory_equal(test_gpa(&big, bp.hdr.ramdisk_image, sizeof(initrd)), initrd,
+			    sizeof(initrd));
+	test_check_long_mode(&big, PREF_ADDR + 0x200);
+	free(bz.buf);
+	test_vm_destroy(&big);
+}
+
 static void old_protocol_has_no_rsdp(void **state)
 {
 	struct test_vm *t = *state;
@@ -365,6 +391,7 @@ int main(void)
 		cmocka_unit_test(setup_sects_zero_means_four),
 		cmocka_unit_test(non_relocatable_loads_at_1mib),
 		cmocka_unit_test(small_ram_falls_back_to_1mib),
+		cmocka_unit_test(big_ram_splits_e820_and_caps_initrd),
 		cmocka_unit_test(old_protocol_has_no_rsdp),
 		cmocka_unit_test(cmdline_limits),
 		cmocka_unit_test(truncated_bzimage_fails),
