@@ -138,7 +138,20 @@ struct alu_case {
 	X(leaq, "leaq 0x12(%rax,%rbx,4), %rcx", 0, false, false)               \
 	X(adc_then_jc, "addq %rbx, %rax\n\tsbbl %ecx, %ecx", ARITH, false, false) \
 	X(sub_setg, "subl %ebx, %eax\n\tsetg %cl\n\tsetae %ch", ARITH, false, false) \
-	X(dec_setle, "decb %al\n\tsetle %cl\n\tseto %ch\n\tsetp %dl", ARITH, false, false)
+	X(dec_setle, "decb %al\n\tsetle %cl\n\tseto %ch\n\tsetp %dl", ARITH, false, false) \
+	X(add_rol1, "addq %rbx, %rax\n\trolq $1, %rax", ARITH, false, false)             \
+	X(sub_ror_adc, "subl %ebx, %eax\n\trorl $3, %eax\n\tadcl %ebx, %edx", ARITH, false, false) \
+	X(cmp_jl, "cmpl %ebx, %eax\n\tjl 1f\n\tmov $1, %ecx\n1:", ARITH, false, false) \
+	X(cmp_jbe, "cmpq %rbx, %rax\n\tjbe 1f\n\tmov $1, %ecx\n1:", ARITH, false, false) \
+	X(cmp_jo, "cmpl %ebx, %eax\n\tjo 1f\n\tmov $1, %ecx\n1:", ARITH, false, false) \
+	X(cmp_jp, "cmpq %rbx, %rax\n\tjnp 1f\n\tmov $1, %ecx\n1:", ARITH, false, false) \
+	X(cmpi_jg, "cmpq $-5, %rax\n\tjg 1f\n\tmov $1, %ecx\n1:", ARITH, false, false) \
+	X(cmpi_jae, "cmpl $0x7fffffff, %eax\n\tjae 1f\n\tmov $1, %ecx\n1:", ARITH, false, false) \
+	X(test_js, "testq %rbx, %rax\n\tjs 1f\n\tmov $1, %ecx\n1:", NO_AF, false, false) \
+	X(test_jle, "testl %ebx, %eax\n\tjle 1f\n\tmov $1, %ecx\n1:", NO_AF, false, false) \
+	X(testi_jne, "testl $0x80000001, %eax\n\tjne 1f\n\tmov $1, %ecx\n1:", NO_AF, false, false) \
+	X(testi_jb, "testq $-16, %rax\n\tjb 1f\n\tmov $1, %ecx\n1:", NO_AF, false, false) \
+	X(rol_rol_sbb, "incw %ax\n\trolw $1, %ax\n\trorw $1, %bx\n\tsbbw %cx, %dx\n\tsetg %cl", ARITH, false, false)
 
 ALU_CASES(CASE)
 
@@ -219,13 +232,13 @@ static void run_case(struct harness *h, const struct alu_case *c, const struct r
 	}
 }
 
-static void test_alu_matches_host(void **state)
+static void run_all_cases(bool single_step)
 {
 	struct harness *h = harness_new();
 	unsigned int n = 0;
 
-	(void)state;
 	assert_int_equal(soft_cpu_enter_long_mode(h->cpu, PT_GPA, 1ULL << 30, 0), 0);
+	soft_cpu_set_single_step(h->cpu, single_step);
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct alu_case *c = &cases[i];
 
@@ -247,6 +260,20 @@ static void test_alu_matches_host(void **state)
 	}
 	assert_true(n > 1000);
 	harness_free(h);
+}
+
+/* One instruction per block: each handler on its own. */
+static void test_alu_matches_host(void **state)
+{
+	(void)state;
+	run_all_cases(true);
+}
+
+/* Whole blocks: chaining and fused CMP/TEST + Jcc pairs. */
+static void test_alu_blocks_match_host(void **state)
+{
+	(void)state;
+	run_all_cases(false);
 }
 
 /* DIV/IDIV results and #DE, against the host where it is safe to run. */
@@ -308,6 +335,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alu_matches_host),
+		cmocka_unit_test(test_alu_blocks_match_host),
 		cmocka_unit_test(test_div),
 	};
 

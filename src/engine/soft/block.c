@@ -259,6 +259,35 @@ static struct block *block_alloc(struct soft_cpu *cpu, struct code_cache *cc, un
 	return b;
 }
 
+static bool is_jcc(const struct insn *in)
+{
+	return (in->opcode >= 0x70 && in->opcode <= 0x7f) ||
+	       (in->opcode >= 0x180 && in->opcode <= 0x18f);
+}
+
+/* CMP/TEST right before the block's closing Jcc run as one handler. */
+static void fuse_cmp_jcc(struct insn *tmp, unsigned int n)
+{
+	struct insn *c, *j;
+	unsigned int s;
+
+	if (n < 2)
+		return;
+	c = &tmp[n - 2];
+	j = &tmp[n - 1];
+	if (!is_jcc(j) || (c->osize != 4 && c->osize != 8))
+		return;
+	s = c->osize == 8 ? 3 : 2;
+	for (unsigned int test = 0; test < 2; test++) {
+		const insn_fn (*forms)[4] = op_alu[test ? ALU_TEST : ALU_CMP];
+
+		if (c->fn == forms[FORM_RR][s])
+			c->fn = op_fused_cmp_jcc[test][0][s == 3][j->sub];
+		else if (c->fn == forms[FORM_RI][s])
+			c->fn = op_fused_cmp_jcc[test][1][s == 3][j->sub];
+	}
+}
+
 /* Decodes from lin (host bytes at hva) and publishes the block. */
 static struct block *translate(struct soft_cpu *cpu, u64 pc, u64 cs_base, u64 lin,
 			       u64 phys, const u8 *hva, u32 mode)
@@ -318,6 +347,7 @@ retry:
 				break;
 		}
 	}
+	fuse_cmp_jcc(tmp, n);
 	/* The sentinel: falls through to whatever follows. */
 	memset(&tmp[n], 0, sizeof(tmp[n]));
 	tmp[n].fn = op_block_end;
@@ -384,7 +414,7 @@ struct block *block_find(struct soft_cpu *cpu)
 	u32 mode = cpu->mode | (cpu->single_step ? BLOCK_MODE_SINGLE_STEP : 0);
 	unsigned int idx = (lin >> 12) & (TLB_SIZE - 1);
 	const struct tlb_entry *e = &cpu->tlb[idx];
-	unsigned int jc = (pc ^ (pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1);
+	unsigned int jc = jmp_cache_slot(pc);
 	const u8 *hva;
 	u64 phys;
 	struct block *b;

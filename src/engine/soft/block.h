@@ -41,6 +41,12 @@ struct block {
 
 #define BLOCK_MODE_SINGLE_STEP 0x100
 
+/* Slot of the per-vCPU jump cache for a block starting at RIP pc. */
+static inline unsigned int jmp_cache_slot(u64 pc)
+{
+	return (pc ^ (pc >> JMP_CACHE_BITS)) & (JMP_CACHE_SIZE - 1);
+}
+
 struct soft_vm;
 struct code_cache *code_cache_create(struct soft_vm *svm);
 void code_cache_destroy(struct code_cache *cc);

@@ -185,6 +185,8 @@ struct soft_cpu {
 	u64 cc_dst, cc_src, cc_src2;
 	u32 cc_op;
 	u32 cpl;
+	u32 cc_prev_op;			/* CC_K_ROT: the operation before the rotate */
+	u64 cc_prev_dst, cc_prev_src, cc_prev_src2;
 	u64 rflags;			/* arithmetic bits valid only under CC_EFLAGS */
 	u64 seg_base[NR_SEGS];		/* base used for addressing (0 in 64-bit for ES/CS/SS/DS) */
 	struct tlb_entry *tlb;		/* the TLB of the current CPL */
@@ -267,7 +269,7 @@ struct soft_cpu {
 /* Register helpers                                                       */
 /* ---------------------------------------------------------------------- */
 
-static inline u8 *gpr8(struct soft_cpu *cpu, unsigned int r)
+static inline __attribute__((always_inline)) u8 *gpr8(struct soft_cpu *cpu, unsigned int r)
 {
 	return (u8 *)&cpu->gpr[r & 15] + (r >> 4);
 }
@@ -278,7 +280,7 @@ static inline u64 size_mask(unsigned int size)
 }
 
 /* Reads a general register of the given size (byte registers as gpr8). */
-static inline u64 reg_read(struct soft_cpu *cpu, unsigned int r, unsigned int size)
+static inline __attribute__((always_inline)) u64 reg_read(struct soft_cpu *cpu, unsigned int r, unsigned int size)
 {
 	switch (size) {
 	case 1: return *gpr8(cpu, r);
@@ -289,7 +291,7 @@ static inline u64 reg_read(struct soft_cpu *cpu, unsigned int r, unsigned int si
 }
 
 /* Writes with x86 semantics: 32-bit writes zero-extend, 8/16 merge. */
-static inline void reg_write(struct soft_cpu *cpu, unsigned int r, unsigned int size, u64 v)
+static inline __attribute__((always_inline)) void reg_write(struct soft_cpu *cpu, unsigned int r, unsigned int size, u64 v)
 {
 	switch (size) {
 	case 1: *gpr8(cpu, r) = v; break;
@@ -320,11 +322,17 @@ static inline bool is_canonical(u64 a)
 	return (u64)((s64)(a << 16) >> 16) == a;
 }
 
-/* Retires the running instruction and continues in the block. */
+/*
+ * Retires the running instruction and runs the next one of the block: a
+ * tail call, so a block runs as a chain of jumps between handlers (the
+ * compiler turns it into a jump at -O2; without that the depth is still
+ * bounded by the block's length, as a block's last insn never continues).
+ */
 static inline const struct insn *next_insn(struct soft_cpu *cpu, const struct insn *in)
 {
 	cpu->rip += in->len;
-	return in + 1;
+	in++;
+	return in->fn(cpu, in);
 }
 
 /* ---------------------------------------------------------------------- */

@@ -360,12 +360,12 @@ static insn_fn select_onebyte(struct dstate *d, struct insn *in)
 	case 0x68: case 0x6a:
 		return op_push_imm;
 	case 0x69: case 0x6b:
-		return op_imul2;
+		return op_imul2[s];
 	case 0x6c: case 0x6d: return op_ins;
 	case 0x6e: case 0x6f: return op_outs;
 	case 0x70 ... 0x7f:
 		in->sub = op & 15;
-		return op_jcc;
+		return op_jcc[op & 15];
 	case 0x80: case 0x81: case 0x82: case 0x83:
 		return pick_ei(in, op_alu[r]);
 	case 0x84: case 0x85:
@@ -437,7 +437,7 @@ static insn_fn select_onebyte(struct dstate *d, struct insn *in)
 		in->sub = r | (op >= 0xd2 ? 8 : 0);
 		if (op >= 0xd0 && op <= 0xd1)
 			in->imm = 1;
-		return op_shift[!!(in->flags & INSN_MEM)][s];
+		return op_shift[r][!!(in->flags & INSN_MEM)][s];
 	case 0xc2: case 0xc3:
 		return op_ret;
 	case 0xc4: case 0xc5:
@@ -485,7 +485,7 @@ static insn_fn select_onebyte(struct dstate *d, struct insn *in)
 			return op_notneg[r - 2][!!(in->flags & INSN_MEM)][s];
 		default:
 			in->sub = r;
-			return op_mul1;
+			return op_mul1[s];
 		}
 	case 0xf8: in->sub = 1; return op_flagop;
 	case 0xf9: in->sub = 2; return op_flagop;
@@ -612,13 +612,13 @@ static insn_fn select_twobyte(struct dstate *d, struct insn *in)
 	case 0x33: return op_rdpmc;
 	case 0x40 ... 0x4f:
 		in->sub = op & 15;
-		return op_cmov;
+		return op_cmov[op & 15];
 	case 0x80 ... 0x8f:
 		in->sub = op & 15;
-		return op_jcc;
+		return op_jcc[op & 15];
 	case 0x90 ... 0x9f:
 		in->sub = op & 15;
-		return op_setcc;
+		return op_setcc[op & 15];
 	case 0xa0: in->sub = SEG_FS; return op_push_seg;
 	case 0xa1: in->sub = SEG_FS; return op_pop_seg;
 	case 0xa8: in->sub = SEG_GS; return op_push_seg;
@@ -651,7 +651,7 @@ static insn_fn select_twobyte(struct dstate *d, struct insn *in)
 		if (r >= 5 && d->mand == SSE_PFX_NONE)
 			return op_fence;
 		return NULL;
-	case 0xaf: return op_imul2;
+	case 0xaf: return op_imul2[s];
 	case 0xb0: case 0xb1: return op_cmpxchg;
 	case 0xb2: case 0xb4: case 0xb5:
 		if (!(in->flags & INSN_MEM))
@@ -662,10 +662,10 @@ static insn_fn select_twobyte(struct dstate *d, struct insn *in)
 		in->sub = 1;
 		if (!(in->flags & INSN_MEM))
 			in->rm = byte_reg(d, in->rm);
-		return op == 0xb6 ? op_movzx : op_movsx;
+		return op == 0xb6 ? op_movzx[0][s - 1] : op_movsx;
 	case 0xb7: case 0xbf:
 		in->sub = 2;
-		return op == 0xb7 ? op_movzx : op_movsx;
+		return op == 0xb7 ? op_movzx[1][s - 1] : op_movsx;
 	case 0xb8:
 		return d->rep == 0xf3 ? op_popcnt : NULL;
 	case 0xb9: case 0xff:

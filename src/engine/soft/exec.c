@@ -85,7 +85,7 @@ enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 			in = in->fn(cpu, in);
 		} while (in);
 
-		if (unlikely(cpu->single_step))
+		if (unlikely(cpu->standalone))
 			continue;
 		if (__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED) ||
 		    cpu->poll_countdown == 0 || --cpu->poll_countdown == 0) {

@@ -4,6 +4,7 @@
 
 /* Helpers shared by the instruction handlers (exec_*.c). */
 
+#include "engine/soft/block.h"
 #include "engine/soft/cpu.h"
 #include "engine/soft/flags.h"
 #include "engine/soft/mem.h"
@@ -16,7 +17,7 @@ static const u64 addr_masks[9] = {
 };
 
 /* Offset part of the memory operand. */
-static inline u64 insn_ea(const struct soft_cpu *cpu, const struct insn *in)
+static inline __attribute__((always_inline)) u64 insn_ea(const struct soft_cpu *cpu, const struct insn *in)
 {
 	u64 ea = cpu->gpr[in->base] + (cpu->gpr[in->index] << in->scale) + in->disp;
 
@@ -24,25 +25,25 @@ static inline u64 insn_ea(const struct soft_cpu *cpu, const struct insn *in)
 }
 
 /* Linear address of seg:offset. */
-static inline u64 seg_lin(const struct soft_cpu *cpu, unsigned int seg, u64 off)
+static inline __attribute__((always_inline)) u64 seg_lin(const struct soft_cpu *cpu, unsigned int seg, u64 off)
 {
 	return (cpu->seg_base[seg] + off) & cpu->lin_mask;
 }
 
-static inline u64 insn_lin(const struct soft_cpu *cpu, const struct insn *in)
+static inline __attribute__((always_inline)) u64 insn_lin(const struct soft_cpu *cpu, const struct insn *in)
 {
 	return seg_lin(cpu, in->seg, insn_ea(cpu, in));
 }
 
 /* The r/m operand, register or memory. */
-static inline u64 rm_read(struct soft_cpu *cpu, const struct insn *in, unsigned int size)
+static inline __attribute__((always_inline)) u64 rm_read(struct soft_cpu *cpu, const struct insn *in, unsigned int size)
 {
 	if (in->flags & INSN_MEM)
 		return mem_read(cpu, insn_lin(cpu, in), size);
 	return reg_read(cpu, in->rm, size);
 }
 
-static inline void rm_write(struct soft_cpu *cpu, const struct insn *in, unsigned int size, u64 v)
+static inline __attribute__((always_inline)) void rm_write(struct soft_cpu *cpu, const struct insn *in, unsigned int size, u64 v)
 {
 	if (in->flags & INSN_MEM)
 		mem_write(cpu, insn_lin(cpu, in), size, v);
@@ -51,17 +52,17 @@ static inline void rm_write(struct soft_cpu *cpu, const struct insn *in, unsigne
 }
 
 /* Stack. Writes happen before RSP moves, so a fault leaves RSP alone. */
-static inline u64 stack_lin(const struct soft_cpu *cpu, u64 sp)
+static inline __attribute__((always_inline)) u64 stack_lin(const struct soft_cpu *cpu, u64 sp)
 {
 	return seg_lin(cpu, SEG_SS, sp & cpu->sp_mask);
 }
 
-static inline void set_sp(struct soft_cpu *cpu, u64 sp)
+static inline __attribute__((always_inline)) void set_sp(struct soft_cpu *cpu, u64 sp)
 {
 	cpu->gpr[GPR_RSP] = (cpu->gpr[GPR_RSP] & ~cpu->sp_mask) | (sp & cpu->sp_mask);
 }
 
-static inline void push(struct soft_cpu *cpu, unsigned int size, u64 v)
+static inline __attribute__((always_inline)) void push(struct soft_cpu *cpu, unsigned int size, u64 v)
 {
 	u64 sp = cpu->gpr[GPR_RSP] - size;
 
@@ -70,12 +71,12 @@ static inline void push(struct soft_cpu *cpu, unsigned int size, u64 v)
 }
 
 /* Reads the value at the top of the stack without moving RSP. */
-static inline u64 stack_peek(struct soft_cpu *cpu, unsigned int size, unsigned int offset)
+static inline __attribute__((always_inline)) u64 stack_peek(struct soft_cpu *cpu, unsigned int size, unsigned int offset)
 {
 	return mem_read(cpu, stack_lin(cpu, cpu->gpr[GPR_RSP] + offset), size);
 }
 
-static inline u64 pop(struct soft_cpu *cpu, unsigned int size)
+static inline __attribute__((always_inline)) u64 pop(struct soft_cpu *cpu, unsigned int size)
 {
 	u64 v = stack_peek(cpu, size, 0);
 
@@ -101,7 +102,49 @@ static inline void check_target(struct soft_cpu *cpu, u64 target)
  * Leaves a block towards chain slot k: straight into the successor when
  * it is linked and nothing is pending, else back to the dispatch loop.
  */
-const struct insn *block_exit(struct soft_cpu *cpu, const struct insn *in, unsigned int k);
+static inline const struct insn *block_exit(struct soft_cpu *cpu, const struct insn *in, unsigned int k)
+{
+	struct block *b = block_of(in);
+	struct block *next = __atomic_load_n(&b->chain[k], __ATOMIC_RELAXED);
+
+	if (next && likely(!__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED)) &&
+	    likely(--cpu->poll_countdown != 0) && next->pc == cpu->rip) {
+		cpu->stats.insns += next->n;
+		cpu->stats.chained++;
+		cpu->intr_shadow = 0;
+		return next->insns;
+	}
+	cpu->last_block = b;
+	cpu->last_exit = k;
+	return NULL;
+}
+
+/*
+ * After an indirect branch (RET, JMP/CALL r/m) to cpu->rip: the target
+ * block straight from the jump cache when its page is in the exec TLB,
+ * else NULL and the dispatch loop finds it.
+ */
+static inline const struct insn *goto_indirect(struct soft_cpu *cpu)
+{
+	u64 pc = cpu->rip, lin = (cpu->seg_base[SEG_CS] + pc) & cpu->lin_mask;
+	unsigned int idx = (lin >> 12) & (TLB_SIZE - 1);
+	const struct block *b;
+
+	if (unlikely(cpu->single_step) || __atomic_load_n(cpu->reqs, __ATOMIC_RELAXED) ||
+	    unlikely(--cpu->poll_countdown == 0))
+		return NULL;
+	if (cpu->tlb[idx].tag_x != PAGE_OF(lin))
+		return NULL;
+	b = cpu->jmp_cache[jmp_cache_slot(pc)];
+	if (!b || b->pc != pc || b->mode != cpu->mode || b->phys2 != ~0ULL ||
+	    b->phys != (cpu->tlbx[cpu_user(cpu)][idx].gpa | (lin & 0xfff)) ||
+	    b->cs_base != cpu->seg_base[SEG_CS] || !b->valid)
+		return NULL;
+	cpu->stats.insns += b->n;
+	cpu->stats.chained++;
+	cpu->intr_shadow = 0;
+	return b->insns;
+}
 
 /* Privilege checks. */
 static inline void require_cpl0(struct soft_cpu *cpu)

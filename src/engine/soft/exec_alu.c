@@ -239,11 +239,21 @@ OP(op_lea)
 	return next_insn(cpu, in);
 }
 
-OP(op_movzx)
+static inline __attribute__((always_inline)) const struct insn *
+movzx_body(struct soft_cpu *cpu, const struct insn *in, unsigned int from, unsigned int to)
 {
-	reg_write(cpu, in->reg, in->osize, rm_read(cpu, in, in->sub));
+	reg_write(cpu, in->reg, to, rm_read(cpu, in, from));
 	return next_insn(cpu, in);
 }
+
+#define GEN_MOVZX(from, to) static OP(movzx_##from##_##to) { return movzx_body(cpu, in, from, to); }
+GEN_MOVZX(1, 2) GEN_MOVZX(1, 4) GEN_MOVZX(1, 8) GEN_MOVZX(2, 2) GEN_MOVZX(2, 4) GEN_MOVZX(2, 8)
+
+/* [source 1 or 2 bytes][destination 2, 4, 8]. */
+const insn_fn op_movzx[2][3] = {
+	{ movzx_1_2, movzx_1_4, movzx_1_8 },
+	{ movzx_2_2, movzx_2_4, movzx_2_8 },
+};
 
 OP(op_movsx)
 {
@@ -251,23 +261,41 @@ OP(op_movsx)
 	return next_insn(cpu, in);
 }
 
-OP(op_cmov)
+static inline __attribute__((always_inline)) const struct insn *
+cmov_body(struct soft_cpu *cpu, const struct insn *in, unsigned int cond)
 {
 	u64 v = rm_read(cpu, in, in->osize);
 
 	/* A 32-bit CMOV writes (zero-extends) its destination either way. */
-	if (cc_test(cpu, in->sub))
+	if (cc_test(cpu, cond))
 		reg_write(cpu, in->reg, in->osize, v);
 	else if (in->osize == 4)
 		reg_write(cpu, in->reg, 4, reg_read(cpu, in->reg, 4));
 	return next_insn(cpu, in);
 }
 
-OP(op_setcc)
+static inline __attribute__((always_inline)) const struct insn *
+setcc_body(struct soft_cpu *cpu, const struct insn *in, unsigned int cond)
 {
-	rm_write(cpu, in, 1, cc_test(cpu, in->sub));
+	rm_write(cpu, in, 1, cc_test(cpu, cond));
 	return next_insn(cpu, in);
 }
+
+#define GEN_CC(c) \
+	static OP(cmov_##c) { return cmov_body(cpu, in, c); } \
+	static OP(setcc_##c) { return setcc_body(cpu, in, c); }
+GEN_CC(0) GEN_CC(1) GEN_CC(2) GEN_CC(3) GEN_CC(4) GEN_CC(5) GEN_CC(6) GEN_CC(7)
+GEN_CC(8) GEN_CC(9) GEN_CC(10) GEN_CC(11) GEN_CC(12) GEN_CC(13) GEN_CC(14) GEN_CC(15)
+
+const insn_fn op_cmov[16] = {
+	cmov_0, cmov_1, cmov_2, cmov_3, cmov_4, cmov_5, cmov_6, cmov_7,
+	cmov_8, cmov_9, cmov_10, cmov_11, cmov_12, cmov_13, cmov_14, cmov_15,
+};
+
+const insn_fn op_setcc[16] = {
+	setcc_0, setcc_1, setcc_2, setcc_3, setcc_4, setcc_5, setcc_6, setcc_7,
+	setcc_8, setcc_9, setcc_10, setcc_11, setcc_12, setcc_13, setcc_14, setcc_15,
+};
 
 OP(op_cbw)
 {

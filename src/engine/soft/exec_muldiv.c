@@ -23,9 +23,10 @@ static void write_pair(struct soft_cpu *cpu, unsigned int size, u64 lo, u64 hi)
 }
 
 /* F6/F7 /4 MUL, /5 IMUL, /6 DIV, /7 IDIV. */
-OP(op_mul1)
+static inline __attribute__((always_inline)) const struct insn *
+mul1_body(struct soft_cpu *cpu, const struct insn *in, unsigned int size)
 {
-	unsigned int size = in->osize, bits = size * 8;
+	unsigned int bits = size * 8;
 	u64 m = size_mask(size);
 	u64 src = rm_read(cpu, in, size);
 	u64 a = reg_read(cpu, GPR_RAX, size);
@@ -84,9 +85,9 @@ OP(op_mul1)
 }
 
 /* IMUL r, r/m (0F AF) and IMUL r, r/m, imm (69, 6B). */
-OP(op_imul2)
+static inline __attribute__((always_inline)) const struct insn *
+imul2_body(struct soft_cpu *cpu, const struct insn *in, unsigned int size)
 {
-	unsigned int size = in->osize;
 	s64 b = sext(rm_read(cpu, in, size), size);
 	s64 a = in->opcode == 0x1af ? sext(reg_read(cpu, in->reg, size), size) : sext(in->imm, size);
 	s128 p = (s128)a * b;
@@ -96,3 +97,14 @@ OP(op_imul2)
 	mul_flags(cpu, size, lo, p != (s128)sext(lo, size));
 	return next_insn(cpu, in);
 }
+
+#define GEN_MUL(size) \
+	static OP(mul1_##size) { return mul1_body(cpu, in, size); } \
+	static OP(imul2_##size) { return imul2_body(cpu, in, size); }
+GEN_MUL(1)
+GEN_MUL(2)
+GEN_MUL(4)
+GEN_MUL(8)
+
+const insn_fn op_mul1[4] = { mul1_1, mul1_2, mul1_4, mul1_8 };
+const insn_fn op_imul2[4] = { imul2_1, imul2_2, imul2_4, imul2_8 };

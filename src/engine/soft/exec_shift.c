@@ -4,6 +4,9 @@
 
 enum { ROL, ROR, RCL, RCR, SHL, SHR, SAL, SAR };
 
+/* RCL/RCR: through CF, eager (rare); count already masked. */
+static u64 rotate_carry(struct soft_cpu *cpu, bool left, unsigned int size, u64 v, unsigned int count);
+
 /* Sets CF and OF after a rotate, leaving the other flags alone. */
 static void set_cf_of(struct soft_cpu *cpu, bool cf, bool of)
 {
@@ -13,7 +16,8 @@ static void set_cf_of(struct soft_cpu *cpu, bool cf, bool of)
 }
 
 /* One shift/rotate on a value of size bytes; count already masked. */
-static u64 shift_compute(struct soft_cpu *cpu, unsigned int op, unsigned int size, u64 v, unsigned int count)
+static inline __attribute__((always_inline)) u64
+shift_compute(struct soft_cpu *cpu, unsigned int op, unsigned int size, u64 v, unsigned int count)
 {
 	unsigned int bits = size * 8;
 	u64 m = size_mask(size), r;
@@ -23,83 +27,108 @@ static u64 shift_compute(struct soft_cpu *cpu, unsigned int op, unsigned int siz
 		return v;
 	switch (op) {
 	case ROL:
-		count %= bits;
+		count &= bits - 1;
 		r = count ? ((v << count) | (v >> (bits - count))) & m : v;
-		set_cf_of(cpu, r & 1, ((r >> (bits - 1)) ^ r) & 1);
+		cc_set_rotate(cpu, r & 1, ((r >> (bits - 1)) ^ r) & 1);
 		return r;
 	case ROR:
-		count %= bits;
+		count &= bits - 1;
 		r = count ? ((v >> count) | (v << (bits - count))) & m : v;
-		set_cf_of(cpu, (r >> (bits - 1)) & 1, ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1);
+		cc_set_rotate(cpu, (r >> (bits - 1)) & 1, ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1);
 		return r;
-	case RCL: case RCR: {
-		bool cf = cpu_get_cf(cpu);
-
-		count %= bits + 1;
-		r = v;
-		for (unsigned int i = 0; i < count; i++) {
-			bool out;
-
-			if (op == RCL) {
-				out = (r >> (bits - 1)) & 1;
-				r = ((r << 1) | cf) & m;
-			} else {
-				out = r & 1;
-				r = (r >> 1) | ((u64)cf << (bits - 1));
-			}
-			cf = out;
-		}
-		if (op == RCL)
-			set_cf_of(cpu, cf, ((r >> (bits - 1)) & 1) ^ cf);
-		else
-			set_cf_of(cpu, cf, ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1);
-		return r;
-	}
+	case RCL: case RCR:
+		return rotate_carry(cpu, op == RCL, size, v, count);
 	case SHL: case SAL:
-		r = count < 64 ? v << count : 0;
+		r = v << count;
 		cc_set(cpu, CC_K_SHL, size, r, v << (count - 1));
 		return r & m;
 	case SHR:
-		r = count < 64 ? v >> count : 0;
+		r = v >> count;
 		cc_set(cpu, CC_K_SHR, size, r, v >> (count - 1));
 		return r;
 	default: {	/* SAR */
 		s64 sv = sext(v, size);
 
-		r = (u64)(sv >> (count < 64 ? count : 63));
+		r = (u64)(sv >> count);
 		cc_set(cpu, CC_K_SAR, size, r, (u64)(sv >> (count - 1)));
 		return r & m;
 	}
 	}
 }
 
-static u64 rmw_shift(struct soft_cpu *cpu, u64 old, u64 arg, unsigned int size)
-{
-	return shift_compute(cpu, arg >> 8, size, old, arg & 0xff);
-}
-
 static inline __attribute__((always_inline)) const struct insn *
-shift_body(struct soft_cpu *cpu, const struct insn *in, bool mem, unsigned int size)
+shift_body(struct soft_cpu *cpu, const struct insn *in, unsigned int op, bool mem, unsigned int size)
 {
 	unsigned int count = (in->sub & 8) ? cpu->gpr[GPR_RCX] : in->imm;
-	unsigned int op = in->sub & 7;
 
 	count &= size == 8 ? 63 : 31;
-	if (mem)
-		mem_rmw(cpu, in, insn_lin(cpu, in), size, rmw_shift, (op << 8) | count, false);
-	else
+	if (mem) {
+		u64 lin = insn_lin(cpu, in);
+		void *p = mem_rmw_ptr(cpu, lin, size);
+
+		if (p) {
+			host_store(p, size, shift_compute(cpu, op, size, host_load(p, size), count));
+		} else {
+			u64 v = mem_read(cpu, lin, size);
+
+			mem_write(cpu, lin, size, shift_compute(cpu, op, size, v, count));
+		}
+	} else {
 		reg_write(cpu, in->rm, size, shift_compute(cpu, op, size, reg_read(cpu, in->rm, size), count));
+	}
 	return next_insn(cpu, in);
 }
 
-#define GEN_SHIFT(mem, size) static OP(shift_##mem##_##size) { return shift_body(cpu, in, mem, size); }
-GEN_SHIFT(0, 1) GEN_SHIFT(0, 2) GEN_SHIFT(0, 4) GEN_SHIFT(0, 8)
-GEN_SHIFT(1, 1) GEN_SHIFT(1, 2) GEN_SHIFT(1, 4) GEN_SHIFT(1, 8)
+#define GEN_SHIFT(op, mem, size) \
+	static OP(shift_##op##_##mem##_##size) { return shift_body(cpu, in, op, mem, size); }
+#define GEN_SHIFT_SIZES(op, mem) \
+	GEN_SHIFT(op, mem, 1) GEN_SHIFT(op, mem, 2) GEN_SHIFT(op, mem, 4) GEN_SHIFT(op, mem, 8)
+#define GEN_SHIFT_OP(op) GEN_SHIFT_SIZES(op, 0) GEN_SHIFT_SIZES(op, 1)
+#define ROW_SHIFT_SIZES(op, mem) \
+	{ shift_##op##_##mem##_1, shift_##op##_##mem##_2, shift_##op##_##mem##_4, shift_##op##_##mem##_8 }
+#define ROW_SHIFT(op) { ROW_SHIFT_SIZES(op, 0), ROW_SHIFT_SIZES(op, 1) }
 
-const insn_fn op_shift[2][4] = {
-	{ shift_0_1, shift_0_2, shift_0_4, shift_0_8 },
-	{ shift_1_1, shift_1_2, shift_1_4, shift_1_8 },
+GEN_SHIFT_OP(ROL)
+GEN_SHIFT_OP(ROR)
+GEN_SHIFT_OP(RCL)
+GEN_SHIFT_OP(RCR)
+GEN_SHIFT_OP(SHL)
+GEN_SHIFT_OP(SHR)
+GEN_SHIFT_OP(SAL)
+GEN_SHIFT_OP(SAR)
+
+const insn_fn op_shift[8][2][4] = {
+	ROW_SHIFT(ROL), ROW_SHIFT(ROR), ROW_SHIFT(RCL), ROW_SHIFT(RCR),
+	ROW_SHIFT(SHL), ROW_SHIFT(SHR), ROW_SHIFT(SAL), ROW_SHIFT(SAR),
 };
+
+static u64 rotate_carry(struct soft_cpu *cpu, bool left, unsigned int size, u64 v, unsigned int count)
+{
+	unsigned int bits = size * 8;
+	u64 m = size_mask(size), r = v;
+	bool cf = cpu_get_cf(cpu);
+
+	count %= bits + 1;
+	for (unsigned int i = 0; i < count; i++) {
+		bool out;
+
+		if (left) {
+			out = (r >> (bits - 1)) & 1;
+			r = ((r << 1) | cf) & m;
+		} else {
+			out = r & 1;
+			r = (r >> 1) | ((u64)cf << (bits - 1));
+		}
+		cf = out;
+	}
+	if (count) {
+		if (left)
+			set_cf_of(cpu, cf, ((r >> (bits - 1)) & 1) ^ cf);
+		else
+			set_cf_of(cpu, cf, ((r >> (bits - 1)) ^ (r >> (bits - 2))) & 1);
+	}
+	return r;
+}
 
 /* SHLD/SHRD: sub bit 0 = right, bit 3 = count in CL. */
 static u64 rmw_shld(struct soft_cpu *cpu, u64 dst, u64 arg, unsigned int size)

@@ -15,61 +15,70 @@ static u64 szp_flags(u64 res, unsigned int size)
 	return f;
 }
 
-bool cc_compute_cf(const struct soft_cpu *cpu)
+/* CF of a recorded operation (not CC_K_ROT, which keeps its own). */
+static bool cf_of(unsigned int op, u64 dst, u64 src_raw, u64 src2, u64 rflags)
 {
-	unsigned int op = cpu->cc_op, size = 1u << (op & 3);
-	u64 m = size_mask(size), res = cpu->cc_dst & m, src = cpu->cc_src & m;
+	unsigned int size = 1u << (op & 3);
+	u64 m = size_mask(size), res = dst & m, src = src_raw & m;
 
 	switch (op >> 2) {
 	case CC_K_EFLAGS:
-		return cpu->rflags & RFLAGS_CF;
+		return rflags & RFLAGS_CF;
 	case CC_K_ADD:
 		return res < src;
 	case CC_K_ADC:
-		return cpu->cc_src2 ? res <= src : res < src;
+		return src2 ? res <= src : res < src;
 	case CC_K_SUB:
 		return ((res + src) & m) < src;
 	case CC_K_SBB:
-		return cpu->cc_src2 ? ((res + src + 1) & m) <= src : ((res + src) & m) < src;
+		return src2 ? ((res + src + 1) & m) <= src : ((res + src) & m) < src;
 	case CC_K_INC:
 	case CC_K_DEC:
-		return cpu->cc_src2;
+		return src2;
 	case CC_K_SHL:
-		return (cpu->cc_src >> (size * 8 - 1)) & 1;
+		return (src_raw >> (size * 8 - 1)) & 1;
 	case CC_K_SHR:
 	case CC_K_SAR:
-		return cpu->cc_src & 1;
+		return src_raw & 1;
 	case CC_K_MUL:
-		return cpu->cc_src != 0;
+		return src_raw != 0;
 	default:	/* CC_K_LOGIC */
 		return false;
 	}
 }
 
-u64 cc_compute_all(const struct soft_cpu *cpu)
+bool cc_compute_cf(const struct soft_cpu *cpu)
 {
-	unsigned int op = cpu->cc_op, size = 1u << (op & 3);
+	if ((cpu->cc_op >> 2) == CC_K_ROT)
+		return cpu->cc_src & 1;
+	return cf_of(cpu->cc_op, cpu->cc_dst, cpu->cc_src, cpu->cc_src2, cpu->rflags);
+}
+
+/* The six arithmetic flags of a recorded operation (not CC_K_ROT). */
+static u64 flags_of(unsigned int op, u64 dst, u64 src_raw, u64 src2, u64 rflags)
+{
+	unsigned int size = 1u << (op & 3);
 	u64 m = size_mask(size), sign = 1ULL << (size * 8 - 1);
-	u64 res = cpu->cc_dst & m, src = cpu->cc_src & m, orig;
+	u64 res = dst & m, src = src_raw & m, orig;
 	u64 f;
 
 	if ((op >> 2) == CC_K_EFLAGS)
-		return cpu->rflags & RFLAGS_ARITH;
+		return rflags & RFLAGS_ARITH;
 	f = szp_flags(res, size);
-	if (cc_compute_cf(cpu))
+	if (cf_of(op, dst, src_raw, src2, rflags))
 		f |= RFLAGS_CF;
 
 	switch (op >> 2) {
 	case CC_K_ADD:
 	case CC_K_ADC:
-		orig = (res - src - ((op >> 2) == CC_K_ADC ? cpu->cc_src2 : 0)) & m;
+		orig = (res - src - ((op >> 2) == CC_K_ADC ? src2 : 0)) & m;
 		if ((orig ^ res) & (src ^ res) & sign)
 			f |= RFLAGS_OF;
 		f |= (orig ^ src ^ res) & RFLAGS_AF;
 		break;
 	case CC_K_SUB:
 	case CC_K_SBB:
-		orig = (res + src + ((op >> 2) == CC_K_SBB ? cpu->cc_src2 : 0)) & m;
+		orig = (res + src + ((op >> 2) == CC_K_SBB ? src2 : 0)) & m;
 		if ((orig ^ src) & (orig ^ res) & sign)
 			f |= RFLAGS_OF;
 		f |= (orig ^ src ^ res) & RFLAGS_AF;
@@ -92,7 +101,7 @@ u64 cc_compute_all(const struct soft_cpu *cpu)
 		break;
 	case CC_K_SHR:
 		/* OF is defined for 1-bit shifts: the original top bit. */
-		if ((cpu->cc_src & m) & sign)
+		if ((src_raw & m) & sign)
 			f |= RFLAGS_OF;
 		break;
 	case CC_K_MUL:
@@ -103,6 +112,18 @@ u64 cc_compute_all(const struct soft_cpu *cpu)
 		break;
 	}
 	return f;
+}
+
+u64 cc_compute_all(const struct soft_cpu *cpu)
+{
+	if ((cpu->cc_op >> 2) == CC_K_ROT) {
+		/* A rotate changed CF and OF of the operation before it. */
+		u64 f = flags_of(cpu->cc_prev_op, cpu->cc_prev_dst, cpu->cc_prev_src,
+				 cpu->cc_prev_src2, cpu->rflags) & ~(RFLAGS_CF | RFLAGS_OF);
+
+		return f | ((cpu->cc_src & 1) ? RFLAGS_CF : 0) | ((cpu->cc_src & 2) ? RFLAGS_OF : 0);
+	}
+	return flags_of(cpu->cc_op, cpu->cc_dst, cpu->cc_src, cpu->cc_src2, cpu->rflags);
 }
 
 bool cc_test_slow(const struct soft_cpu *cpu, unsigned int cond)

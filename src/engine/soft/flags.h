@@ -28,6 +28,7 @@ enum cc_kind {
 	CC_K_SHR,	/* cc_src = value shifted by count - 1 */
 	CC_K_SAR,	/* cc_src = value shifted by count - 1 */
 	CC_K_MUL,	/* CF = OF = (cc_src != 0) */
+	CC_K_ROT,	/* ROL/ROR: cc_src = CF | OF << 1; the rest from cc_prev_* */
 };
 
 #define CC_EFLAGS 0u
@@ -82,13 +83,44 @@ static inline void cpu_flags_materialize(struct soft_cpu *cpu)
 
 static inline bool cpu_get_cf(const struct soft_cpu *cpu)
 {
-	if (cpu->cc_op == CC_EFLAGS)
+	unsigned int op = cpu->cc_op;
+	u64 m = size_mask(1u << (op & 3));
+
+	/* The common producers of a carry for ADC/SBB/INC, inline. */
+	switch (op >> 2) {
+	case CC_K_EFLAGS:
 		return cpu->rflags & RFLAGS_CF;
-	return cc_compute_cf(cpu);
+	case CC_K_ADD:
+		return (cpu->cc_dst & m) < (cpu->cc_src & m);
+	case CC_K_SUB:
+		return ((cpu->cc_dst + cpu->cc_src) & m) < (cpu->cc_src & m);
+	case CC_K_LOGIC:
+		return false;
+	default:
+		return cc_compute_cf(cpu);
+	}
+}
+
+/*
+ * A rotate sets CF and OF and keeps the other flags of the operation
+ * before it, which is kept aside instead of being computed now.
+ */
+static inline void cc_set_rotate(struct soft_cpu *cpu, bool cf, bool of)
+{
+	if ((cpu->cc_op >> 2) == CC_K_ROT) {
+		cpu->rflags = (cpu->rflags & ~RFLAGS_ARITH) | cc_compute_all(cpu);
+		cpu->cc_op = CC_EFLAGS;
+	}
+	cpu->cc_prev_op = cpu->cc_op;
+	cpu->cc_prev_dst = cpu->cc_dst;
+	cpu->cc_prev_src = cpu->cc_src;
+	cpu->cc_prev_src2 = cpu->cc_src2;
+	cpu->cc_op = CC_K_ROT << 2;
+	cpu->cc_src = (u64)cf | ((u64)of << 1);
 }
 
 /* Evaluates a condition, with fast paths for CMP/SUB and logic results. */
-static inline bool cc_test(const struct soft_cpu *cpu, unsigned int cond)
+static inline __attribute__((always_inline)) bool cc_test(const struct soft_cpu *cpu, unsigned int cond)
 {
 	unsigned int op = cpu->cc_op;
 	unsigned int size = 1u << (op & 3);
@@ -127,6 +159,7 @@ static inline bool cc_test(const struct soft_cpu *cpu, unsigned int cond)
 		return r ^ (cond & 1);
 	}
 	case CC_K_EFLAGS:
+	case CC_K_ROT:
 		return cc_test_slow(cpu, cond);
 	default:
 		if ((cond >> 1) == (COND_E >> 1))

@@ -29,10 +29,10 @@ extern const insn_fn op_mov[NR_FORMS][4];
 extern const insn_fn op_incdec[2][2][4];	/* [inc, dec][reg, mem][size] */
 extern const insn_fn op_notneg[2][2][4];	/* [not, neg][reg, mem][size] */
 DECLARE_OP(op_lea);
-DECLARE_OP(op_movzx);				/* sub = source size */
+extern const insn_fn op_movzx[2][3];		/* [source 1, 2][destination 2, 4, 8] */
 DECLARE_OP(op_movsx);
-DECLARE_OP(op_cmov);				/* sub = condition */
-DECLARE_OP(op_setcc);
+extern const insn_fn op_cmov[16];		/* [condition] */
+extern const insn_fn op_setcc[16];
 DECLARE_OP(op_cbw);				/* 98 */
 DECLARE_OP(op_cwd);				/* 99 */
 DECLARE_OP(op_lahf);
@@ -51,12 +51,12 @@ DECLARE_OP(op_bcd);				/* sub: 0 daa, 1 das, 2 aaa, 3 aas, 4 aam, 5 aad */
 DECLARE_OP(op_flagop);				/* sub: 0 cmc, 1 clc, 2 stc, 3 cld, 4 std */
 
 /* exec_shift.c */
-extern const insn_fn op_shift[2][4];		/* [reg, mem][size]; sub = op | 8 for CL */
+extern const insn_fn op_shift[8][2][4];		/* [op][reg, mem][size]; sub bit 3: count in CL */
 DECLARE_OP(op_shld);				/* sub: 0 shld, 1 shrd; | 8 for CL */
 
 /* exec_muldiv.c */
-DECLARE_OP(op_mul1);				/* F6/F7 /4-/7: sub = 4..7 */
-DECLARE_OP(op_imul2);				/* 0F AF, 69, 6B */
+extern const insn_fn op_mul1[4];		/* F6/F7 /4-/7: sub = 4..7; [size] */
+extern const insn_fn op_imul2[4];		/* 0F AF, 69, 6B; [size] */
 
 /* exec_bit.c */
 DECLARE_OP(op_bt);				/* sub: 0 bt, 1 bts, 2 btr, 3 btc; | 4 imm */
@@ -81,7 +81,9 @@ DECLARE_OP(op_leave);
 
 /* exec_branch.c */
 DECLARE_OP(op_jmp);				/* imm = absolute target */
-DECLARE_OP(op_jcc);				/* sub = cond, imm = target */
+extern const insn_fn op_jcc[16];		/* [cond], imm = target */
+/* CMP/TEST reg,reg|imm fused with the next Jcc: [test][imm][size 4, 8][cond]. */
+extern const insn_fn op_fused_cmp_jcc[2][2][2][16];
 DECLARE_OP(op_call);
 DECLARE_OP(op_ret);				/* imm = bytes to pop */
 DECLARE_OP(op_jmp_rm);

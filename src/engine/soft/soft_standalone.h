@@ -78,6 +78,13 @@ struct soft_run_info {
  */
 void soft_cpu_code_changed(struct soft_cpu *cpu, u64 gpa, u64 len);
 
+/*
+ * Single-step (the default): one instruction per translated block, exact
+ * counts and stops. Off: normal blocks, with chaining and fused pairs, as
+ * in a VM; max_insns and stop_rip are then checked between blocks only.
+ */
+void soft_cpu_set_single_step(struct soft_cpu *cpu, bool on);
+
 /* Exceptions are reported (default) or delivered through the guest's IDT. */
 void soft_cpu_set_deliver_exceptions(struct soft_cpu *cpu, bool deliver);
 

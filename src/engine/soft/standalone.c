@@ -165,6 +165,11 @@ void soft_cpu_code_changed(struct soft_cpu *cpu, u64 gpa, u64 len)
 		code_page_invalidate(cpu, p);
 }
 
+void soft_cpu_set_single_step(struct soft_cpu *cpu, bool on)
+{
+	cpu->single_step = on;
+}
+
 void soft_cpu_set_deliver_exceptions(struct soft_cpu *cpu, bool deliver)
 {
 	cpu->stop_on_exception = !deliver;
