@@ -17,7 +17,8 @@
 #define BZ_ENTRY64_OFFSET	0x200	/* startup_64 from the load address */
 #define BZ_SECTOR		512
 /* 2.12's header ends after init_size and handover_offset. */
-#define BZ_HDR_END_2_12		(BZ_SETUP_SECTS + offsetof(struct setup_header, kernel_info_offset))
+#define BZ_HDR_END_2_12		\
+	(BZ_SETUP_SECTS + offsetof(struct setup_header, kernel_info_offset))
 
 bool bzimage_detect(const struct boot_image *img)
 {

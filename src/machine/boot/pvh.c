@@ -64,7 +64,8 @@ int pvh_load(struct vm *vm, const struct elf_file *elf, const u8 *desc, u32 desc
 
 	/* The note holds a 32-bit address, stored in a pointer-sized field. */
 	if (desc_len < 4) {
-		pr_err("kernel %s: PVH entry note is %u bytes, too short", elf->img->path, desc_len);
+		pr_err("kernel %s: PVH entry note is %u bytes, too short",
+		       elf->img->path, desc_len);
 		return -1;
 	}
 	entry = desc_len >= 8 ? get_le64(desc) : get_le32(desc);
