@@ -376,6 +376,8 @@ retry:
 		b->mode = mode;
 		b->n = n;
 		b->ninsns = n + 1;
+		for (unsigned int i = 0; i < n; i++)
+			b->nmem += !!(tmp[i].flags & INSN_MEM);
 		memcpy(b->insns, tmp, (n + 1) * sizeof(struct insn));
 		b->valid = true;
 		page_list_add(pd1, b, 0);

@@ -32,6 +32,7 @@ struct block {
 	u32 mode;		/* decoding mode | single-step bit */
 	u16 n;			/* guest instructions */
 	u16 ninsns;		/* insns[] entries: n + the end sentinel */
+	u16 nmem;		/* instructions with a memory operand, for --stats */
 	bool valid;
 	struct block *hash_next;
 	struct block *page_next[2];	/* per guest page lists: [0] first page, [1] phys2 */

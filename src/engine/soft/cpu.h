@@ -166,7 +166,7 @@ struct tlb_extra {
 struct soft_cpu_stats {
 	u64 insns;		/* retired, counted per block entry */
 	u64 blocks_run;
-	u64 tlb_hits_unused;	/* hits are not counted on the fast path */
+	u64 mem_insns;		/* instructions with a memory operand, per block entry */
 	u64 tlb_misses;
 	u64 tlb_flushes;
 	u64 tlb_page_flushes;

@@ -110,6 +110,7 @@ static inline const struct insn *block_exit(struct soft_cpu *cpu, const struct i
 	if (next && likely(!__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED)) &&
 	    likely(--cpu->poll_countdown != 0) && next->pc == cpu->rip) {
 		cpu->stats.insns += next->n;
+		cpu->stats.mem_insns += next->nmem;
 		cpu->stats.chained++;
 		cpu->intr_shadow = 0;
 		return next->insns;
@@ -141,6 +142,7 @@ static inline const struct insn *goto_indirect(struct soft_cpu *cpu)
 	    b->cs_base != cpu->seg_base[SEG_CS] || !b->valid)
 		return NULL;
 	cpu->stats.insns += b->n;
+	cpu->stats.mem_insns += b->nmem;
 	cpu->stats.chained++;
 	cpu->intr_shadow = 0;
 	return b->insns;

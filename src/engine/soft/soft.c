@@ -219,6 +219,11 @@ static void emit_cpu_stats(const struct soft_cpu *cpu, const struct stats_visito
 	stats_emit(v, group, "blocks_chained", s->chained);
 	stats_emit(v, group, "jump_cache_hits", s->jc_hits);
 	stats_emit(v, group, "jump_cache_misses", s->jc_misses);
+	/*
+	 * The fast path does not count hits: memory-operand instructions are
+	 * counted per block entry instead, so hits ~ mem_insns - tlb_misses.
+	 */
+	stats_emit(v, group, "mem_operand_insns", s->mem_insns);
 	stats_emit(v, group, "tlb_misses", s->tlb_misses);
 	stats_emit(v, group, "tlb_flushes", s->tlb_flushes);
 	stats_emit(v, group, "tlb_page_flushes", s->tlb_page_flushes);
