@@ -160,8 +160,9 @@ static struct sys *sys_new(void)
 	set_gate(s, 0x80, STUB_0X80, 3, 0, true);
 	tss = gptr(s->h, TSS_GPA);
 	memset(tss, 0, 104);
-	*(u64 *)((u8 *)tss + 4) = STACK0_TOP;		/* rsp0 */
-	*(u64 *)((u8 *)tss + 36) = IST1_TOP;		/* ist1 */
+	/* rsp0 at 4 and ist1 at 36: the 64-bit TSS packs them unaligned. */
+	memcpy((u8 *)tss + 4, &(u64){ STACK0_TOP }, 8);
+	memcpy((u8 *)tss + 36, &(u64){ IST1_TOP }, 8);
 
 	assert_int_equal(soft_cpu_enter_long_mode(s->h->cpu, 0x5000, 1ULL << 30, 0), 0);
 	soft_cpu_get_state(s->h->cpu, &st);
