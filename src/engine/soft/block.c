@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include "engine/soft/block.h"
 #include "engine/soft/mem.h"
@@ -43,7 +44,12 @@ struct code_cache {
 	pthread_mutex_t lock;
 	struct soft_vm *svm;
 	u8 *arena;
+	size_t size;			/* usable bytes of the arena */
 	size_t used;
+	/* Full flush: stop the world (see code_cache_flush()). */
+	pthread_mutex_t flush_lock;
+	pthread_cond_t flush_cond;
+	bool flush_pending;		/* atomic */
 	struct block **hash;
 	struct region_pages regions[GUEST_MEM_MAX_REGIONS];
 	unsigned int nr_regions;
@@ -58,7 +64,17 @@ struct code_cache *code_cache_create(struct soft_vm *svm)
 	if (!cc)
 		return NULL;
 	pthread_mutex_init(&cc->lock, NULL);
+	pthread_mutex_init(&cc->flush_lock, NULL);
+	pthread_cond_init(&cc->flush_cond, NULL);
 	cc->svm = svm;
+	/* KILN_SOFT_CODE_CACHE_KB shrinks the cache, to exercise full flushes. */
+	cc->size = ARENA_SIZE;
+	if (getenv("KILN_SOFT_CODE_CACHE_KB")) {
+		size_t kb = strtoull(getenv("KILN_SOFT_CODE_CACHE_KB"), NULL, 0);
+
+		if (kb >= 64 && (kb << 10) < ARENA_SIZE)
+			cc->size = kb << 10;
+	}
 	cc->arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	cc->hash = calloc(1u << HASH_BITS, sizeof(*cc->hash));
@@ -93,6 +109,8 @@ void code_cache_destroy(struct code_cache *cc)
 		munmap(cc->arena, ARENA_SIZE);
 	free(cc->hash);
 	pthread_mutex_destroy(&cc->lock);
+	pthread_mutex_destroy(&cc->flush_lock);
+	pthread_cond_destroy(&cc->flush_cond);
 	free(cc);
 }
 
@@ -243,20 +261,136 @@ static _Noreturn void fatal(struct soft_cpu *cpu, const char *why)
 	cpu_exit_loop(cpu);
 }
 
-static struct block *block_alloc(struct soft_cpu *cpu, struct code_cache *cc, unsigned int ninsns)
+static size_t block_bytes(unsigned int ninsns)
 {
-	size_t size = ALIGN_UP(sizeof(struct block) + ninsns * sizeof(struct insn), 64);
+	return ALIGN_UP(sizeof(struct block) + ninsns * sizeof(struct insn), 64);
+}
+
+/* With cc->lock held; NULL when the arena is full. */
+static struct block *block_alloc(struct code_cache *cc, unsigned int ninsns)
+{
+	size_t size = block_bytes(ninsns);
 	struct block *b;
 
-	if (cc->used + size > ARENA_SIZE) {
-		pthread_mutex_unlock(&cc->lock);
-		pr_err("soft: the translated-code cache is full (%llu MiB)",
-		       (unsigned long long)(ARENA_SIZE >> 20));
-		fatal(cpu, "translated-code cache full");
-	}
+	if (cc->used + size > cc->size)
+		return NULL;
 	b = (struct block *)(cc->arena + cc->used);
 	cc->used += size;
 	return b;
+}
+
+/*
+ * Entering and leaving block execution (soft.c, around cpu_exec()). A
+ * full flush waits until no other vCPU is between the two.
+ */
+void code_cache_enter_exec(struct soft_cpu *cpu)
+{
+	struct code_cache *cc = cpu->svm->cache;
+
+	for (;;) {
+		__atomic_store_n(&cpu->exec_active, 1, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&cc->flush_pending, __ATOMIC_SEQ_CST))
+			break;
+		__atomic_store_n(&cpu->exec_active, 0, __ATOMIC_SEQ_CST);
+		code_cache_quiesce(cpu);
+	}
+	cpu->last_block = NULL;
+}
+
+void code_cache_leave_exec(struct soft_cpu *cpu)
+{
+	__atomic_store_n(&cpu->exec_active, 0, __ATOMIC_SEQ_CST);
+}
+
+void code_cache_quiesce(struct soft_cpu *cpu)
+{
+	struct code_cache *cc = cpu->svm->cache;
+
+	__atomic_and_fetch(cpu->reqs, ~SOFT_REQ_TB_FLUSH, __ATOMIC_ACQ_REL);
+	pthread_mutex_lock(&cc->flush_lock);
+	while (__atomic_load_n(&cc->flush_pending, __ATOMIC_SEQ_CST))
+		pthread_cond_wait(&cc->flush_cond, &cc->flush_lock);
+	pthread_mutex_unlock(&cc->flush_lock);
+}
+
+/* Everything translated goes; every vCPU is outside of blocks. */
+static void flush_everything(struct code_cache *cc)
+{
+	struct soft_vm *svm = cc->svm;
+
+	pthread_mutex_lock(&cc->lock);
+	madvise(cc->arena, cc->used, MADV_DONTNEED);
+	cc->used = 0;
+	memset(cc->hash, 0, (1u << HASH_BITS) * sizeof(*cc->hash));
+	for (unsigned int i = 0; i < cc->nr_regions; i++) {
+		struct region_pages *r = &cc->regions[i];
+
+		for (u64 p = 0; p < r->npages; p++) {
+			struct page_desc *pd = &r->pages[p];
+
+			if (pd->blocks || pd->code) {
+				pd->blocks = 0;
+				pd->gen++;
+				__atomic_store_n(&pd->code, false, __ATOMIC_SEQ_CST);
+			}
+		}
+	}
+	for (unsigned int i = 0; i < svm->nr_cpus; i++) {
+		struct soft_cpu *c = svm->cpus[i];
+
+		if (c) {
+			memset(c->jmp_cache, 0, sizeof(c->jmp_cache));
+			c->last_block = NULL;
+		}
+	}
+	cc->stats.flushes++;
+	pthread_mutex_unlock(&cc->lock);
+}
+
+/*
+ * The arena is full: stop every other vCPU at a block boundary (or in
+ * HLT, or paused), drop everything, let them go. Called by a translating
+ * vCPU with no lock held and no block on its stack.
+ */
+static void code_cache_flush(struct soft_cpu *cpu)
+{
+	struct code_cache *cc = cpu->svm->cache;
+	struct soft_vm *svm = cpu->svm;
+
+	pthread_mutex_lock(&cc->flush_lock);
+	if (__atomic_load_n(&cc->flush_pending, __ATOMIC_SEQ_CST)) {
+		/* Another vCPU is flushing: wait for it like everyone else. */
+		pthread_mutex_unlock(&cc->flush_lock);
+		code_cache_leave_exec(cpu);
+		code_cache_quiesce(cpu);
+		__atomic_store_n(&cpu->exec_active, 1, __ATOMIC_SEQ_CST);
+		return;
+	}
+	__atomic_store_n(&cc->flush_pending, true, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&cc->flush_lock);
+	code_cache_leave_exec(cpu);
+
+	for (unsigned int i = 0; i < svm->nr_cpus; i++) {
+		struct soft_cpu *c = svm->cpus[i];
+
+		if (!c || c == cpu)
+			continue;
+		__atomic_or_fetch(c->reqs, SOFT_REQ_TB_FLUSH, __ATOMIC_SEQ_CST);
+		soft_cpu_wake(c);
+	}
+	for (unsigned int i = 0; i < svm->nr_cpus; i++) {
+		struct soft_cpu *c = svm->cpus[i];
+
+		while (c && c != cpu && __atomic_load_n(&c->exec_active, __ATOMIC_SEQ_CST))
+			nanosleep(&(struct timespec){ .tv_nsec = 20000 }, NULL);
+	}
+	flush_everything(cc);
+
+	pthread_mutex_lock(&cc->flush_lock);
+	__atomic_store_n(&cc->flush_pending, false, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&cc->flush_cond);
+	pthread_mutex_unlock(&cc->flush_lock);
+	__atomic_store_n(&cpu->exec_active, 1, __ATOMIC_SEQ_CST);
 }
 
 static bool is_jcc(const struct insn *in)
@@ -366,7 +500,16 @@ retry:
 				fatal(cpu, "code keeps changing under translation");
 			goto retry;
 		}
-		b = block_alloc(cpu, cc, n + 1);
+		b = block_alloc(cc, n + 1);
+		if (!b) {
+			pthread_mutex_unlock(&cc->lock);
+			if (block_bytes(n + 1) > cc->size)
+				fatal(cpu, "translated-code cache too small");
+			code_cache_flush(cpu);
+			if (++tries > 100)
+				fatal(cpu, "translated-code cache keeps filling up");
+			goto retry;
+		}
 		memset(b, 0, sizeof(*b));
 		b->pc = pc;
 		b->cs_base = cs_base;

@@ -73,6 +73,15 @@ static inline struct block *block_of(const struct insn *in)
 	return container_of(in - in->idx, struct block, insns[0]);
 }
 
+/*
+ * Full flushes (when the arena is full) stop every vCPU outside of block
+ * execution: the vCPU loop brackets cpu_exec() with enter/leave, and calls
+ * quiesce when SOFT_REQ_TB_FLUSH is set (also from the HLT wait).
+ */
+void code_cache_enter_exec(struct soft_cpu *cpu);
+void code_cache_leave_exec(struct soft_cpu *cpu);
+void code_cache_quiesce(struct soft_cpu *cpu);
+
 /* Links prev's exit k straight to next when that is safe (same page, mode). */
 void block_chain(struct block *prev, unsigned int k, struct block *next);
 

@@ -249,6 +249,7 @@ struct soft_cpu {
 	/* Interrupt plumbing (soft_irq_glue.c). */
 	void *lapic;			/* struct lapic, NULL without an irqchip */
 	int sleeping;			/* in the HLT futex wait (atomic) */
+	int exec_active;		/* inside cpu_exec(): blocks may be running (atomic) */
 	unsigned int poll_countdown;	/* blocks until timers are polled again */
 	bool nmi_pending;
 	bool wait_sipi;			/* AP waiting for a startup IPI */

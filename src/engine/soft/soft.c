@@ -143,6 +143,8 @@ static void halt_wait(struct soft_cpu *cpu)
 
 		if (__atomic_load_n(cpu->reqs, __ATOMIC_ACQUIRE) & (VCPU_REQ_STOP | VCPU_REQ_PAUSE))
 			break;
+		if (__atomic_load_n(cpu->reqs, __ATOMIC_ACQUIRE) & SOFT_REQ_TB_FLUSH)
+			code_cache_quiesce(cpu);
 		soft_irq_boundary(cpu);
 		if ((!cpu->halted && !cpu->wait_sipi) || soft_irq_wakes_halt(cpu))
 			break;
@@ -170,6 +172,7 @@ static enum vcpu_run_result soft_vcpu_run(struct vcpu *vcpu)
 	struct soft_cpu *cpu = vcpu->engine_data;
 	u64 t0 = host_ns();
 	enum vcpu_run_result ret;
+	enum exec_status st;
 
 	for (;;) {
 		unsigned int req = __atomic_load_n(cpu->reqs, __ATOMIC_ACQUIRE);
@@ -178,12 +181,17 @@ static enum vcpu_run_result soft_vcpu_run(struct vcpu *vcpu)
 			ret = VCPU_RUN_STOPPED;
 			break;
 		}
+		if (req & SOFT_REQ_TB_FLUSH)
+			code_cache_quiesce(cpu);
 		soft_irq_boundary(cpu);
 		if ((cpu->halted || cpu->wait_sipi) && cpu->inject_vector < 0) {
 			halt_wait(cpu);
 			continue;
 		}
-		switch (cpu_exec(cpu, 0)) {
+		code_cache_enter_exec(cpu);
+		st = cpu_exec(cpu, 0);
+		code_cache_leave_exec(cpu);
+		switch (st) {
 		case EXEC_CONTINUE:
 		case EXEC_STOP:
 		case EXEC_EXCEPTION:
@@ -247,6 +255,7 @@ static void soft_report_stats(struct vm *vm, const struct stats_visitor *v)
 	stats_emit(v, "soft_code_cache", "translated_insns", cs.translated_insns);
 	stats_emit(v, "soft_code_cache", "invalidated_blocks", cs.invalidations);
 	stats_emit(v, "soft_code_cache", "bytes_used", cs.bytes_used);
+	stats_emit(v, "soft_code_cache", "full_flushes", cs.flushes);
 }
 
 const struct engine_ops soft_engine_ops = {
