@@ -106,6 +106,7 @@ struct insn {
 #define DF_JUMP		(1u << 1)	/* direct branch: imm is the absolute target */
 #define DF_COND		(1u << 2)	/* conditional: may also fall through */
 #define DF_UD		(1u << 3)	/* undefined: the handler raises #UD */
+#define DF_FLAT		(1u << 4)	/* 64-bit addressing, segment base 0: linear = EA */
 
 /*
  * Decodes one instruction from bytes[0..len) without a CPU: for the block

@@ -874,6 +874,9 @@ opcode:
 	}
 	if (pf & P_END)
 		in->dflags |= DF_END;
+	/* In 64-bit mode only FS and GS have a base: the rest address flat. */
+	if (mode == CPU_MODE_64 && in->asize == 8 && in->seg < SEG_FS)
+		in->dflags |= DF_FLAT;
 
 	if (d.lock)
 		in->flags |= INSN_LOCK;

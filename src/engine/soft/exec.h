@@ -32,6 +32,8 @@ static inline __attribute__((always_inline)) u64 seg_lin(const struct soft_cpu *
 
 static inline __attribute__((always_inline)) u64 insn_lin(const struct soft_cpu *cpu, const struct insn *in)
 {
+	if (likely(in->dflags & DF_FLAT))
+		return cpu->gpr[in->base] + (cpu->gpr[in->index] << in->scale) + in->disp;
 	return seg_lin(cpu, in->seg, insn_ea(cpu, in));
 }
 
@@ -109,10 +111,10 @@ static inline const struct insn *block_exit(struct soft_cpu *cpu, const struct i
 
 	if (next && likely(!__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED)) &&
 	    likely(--cpu->poll_countdown != 0) && next->pc == cpu->rip) {
+		/* No shadow here: STI and MOV SS end their block unchained. */
 		cpu->stats.insns += next->n;
 		cpu->stats.mem_insns += next->nmem;
 		cpu->stats.chained++;
-		cpu->intr_shadow = 0;
 		return next->insns;
 	}
 	cpu->last_block = b;
