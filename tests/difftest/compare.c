@@ -142,10 +142,16 @@ bool dt_compare(const struct dt_seq *seq, const struct dt_outcome *nat,
 		    a->fx.fcw, a->fx.fsw, a->fx.ftw, b->fx.fcw, b->fx.fsw, b->fx.ftw, t->fsw);
 	}
 	/*
-	 * FOP, FIP and FDP are not compared: on this kind of host they change
-	 * only on unmasked exceptions (CPUID 7 EBX[6] FDP_EXCPTN_ONLY, FOP
-	 * deprecated), a choice the SDM leaves to the CPU.
+	 * FOP and FDP are not compared: hosts with CPUID.7:EBX[6]
+	 * (FDP_EXCPTN_ONLY) update FDP, and without the FOP compatibility mode
+	 * FOP, only for unmasked exceptions - a choice the SDM leaves to the
+	 * CPU (vol. 1, 8.1.8 and 8.1.9). FIP is the same everywhere.
 	 */
+	if (a->fx.fip != b->fx.fip) {
+		d->kinds |= D_X87;
+		say(d, "  x87 fip: native %#llx, soft %#llx\n", (unsigned long long)a->fx.fip,
+		    (unsigned long long)b->fx.fip);
+	}
 	for (int i = 0; i < 8; i++) {
 		char x[32], y[32];
 

@@ -91,6 +91,8 @@ void g_apply(struct gen *g, const struct fx *f)
 	struct dt_taint *t = &g->s.t;
 	bool in = (t->gpr & f->rd) || (t->xmm & f->xrd) || (t->flags & f->frd);
 
+	if (g->overflow)
+		return;	/* the template is being dropped */
 	if (in && f->mem_wr) {
 		/* A template forgot g_def_*: memory would become undefined. */
 		fprintf(stderr, "difftest: generator bug: template %s stores an undefined value\n",
@@ -213,10 +215,14 @@ static int pick_breg(struct gen *g, struct enc *e, bool write)
 {
 	bool rex = enc_uses_rex(e);
 
-	for (;;) {
-		int r = (int)rng_below(&g->r, 20);
-		int full = r >= BREG_AH ? r - BREG_AH : r;
+	for (int tries = 0;; tries++) {
+		int r = (int)rng_below(&g->r, 20), full = r >= BREG_AH ? r - BREG_AH : r;
 
+		if (tries > 200) {
+			/* None fits (the usable ones are pinned): drop the template. */
+			g->overflow = true;
+			return 0;
+		}
 		if (write && (full == GPR_RSP || (g->pinned & bit(full))))
 			continue;
 		if (r >= BREG_AH && rex)

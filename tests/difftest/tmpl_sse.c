@@ -265,6 +265,13 @@ static void t_fxsave(struct gen *g, const struct tmpl *t)
 		g_insn(g, &st);
 		g_apply(g, &(struct fx){ .mem_wr = true });
 	}
+	if (t->a == 2 && !(addr & 15)) {
+		/*
+		 * How many bits of a loaded FIP/FDP a CPU keeps is its own
+		 * (this host sign-extends from bit 57): no random pointers.
+		 */
+		g_scrub(g, addr + 6, 18);
+	}
 	e.reg = 1;
 	g_mem_at(g, &e, addr, 0);
 	g_insn(g, &e);
