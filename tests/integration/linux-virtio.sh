@@ -3,7 +3,7 @@
 #
 # virtio-net (slirp), virtio-balloon, virtio-vsock, virtio-rng and hvc0
 # with the real Linux guest (tools/mkguest) and its own drivers, on the
-# soft engine. Prints TAP.
+# soft engine (tests/integration/linux-lib.sh). Prints TAP.
 #
 # The first boot is also the probe: when Linux does not reach the guest's
 # ready marker within LINUX_BOOT_LIMIT seconds, every case is skipped with
@@ -15,10 +15,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 KILN=${KILN:-$BUILD/kiln}
-ACCEL=${LINUX_VIRTIO_ACCEL:-soft}
-LIMIT=${LINUX_BOOT_LIMIT:-240}
-GUEST=$BUILD/guest
-MARKER=KILN-GUEST-READY
+. tests/integration/linux-lib.sh
 
 TESTS=(
 	"rng: /dev/hwrng yields random bytes"
@@ -33,10 +30,10 @@ TESTS=(
 )
 
 tmp=$(mktemp -d)
-kiln_pid=
+linux_tmp=$tmp
 helpers=()
 cleanup() {
-	[ -n "$kiln_pid" ] && kill "$kiln_pid" 2>/dev/null && wait "$kiln_pid" 2>/dev/null
+	[ -n "$linux_pid" ] && kill "$linux_pid" 2>/dev/null && wait "$linux_pid" 2>/dev/null
 	for p in "${helpers[@]}"; do kill "$p" 2>/dev/null; done
 	rm -rf "$tmp"
 }
@@ -65,57 +62,10 @@ check() {	# check INDEX CONDITION-STATUS DIAGNOSTICS...
 
 [ -x "$KILN" ] || skip_rest "no Kiln binary at $KILN"
 command -v python3 >/dev/null || skip_rest "python3 is not installed (the host-side helpers)"
-if [ ! -s "$GUEST/vmlinuz" ] || [ ! -s "$GUEST/initramfs.cpio.gz" ]; then
-	tools/mkguest "$GUEST" >"$tmp/mkguest.log" 2>&1 ||
-		skip_rest "no guest image in $GUEST and tools/mkguest failed: $(tail -n 1 "$tmp/mkguest.log")"
+if [ -n "$(linux_image_missing)" ]; then
+	tools/mkguest "$LINUX_GUEST" >"$tmp/mkguest.log" 2>&1 ||
+		skip_rest "$(linux_image_missing), and tools/mkguest failed: $(tail -n 1 "$tmp/mkguest.log")"
 fi
-
-# boot NAME INITRD GUEST-COMMAND [KILN FLAGS...]: starts Kiln in the background.
-# The command runs under sh -c on the guest; the kernel strips double quotes,
-# so it must not contain any.
-boot() {
-	local name=$1 initrd=$2 cmd=$3
-	shift 3
-	: >"$tmp/$name.out"
-	"$KILN" run --accel "$ACCEL" --kernel "$GUEST/vmlinuz" --initrd "$initrd" --mem 256M \
-		--cmdline "console=ttyS0 quiet -- sh -c \"$cmd\"" "$@" \
-		</dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
-	kiln_pid=$!
-	boot_name=$name
-}
-
-# wait_out PATTERN SECONDS: until the guest's console shows PATTERN; 1 if
-# Kiln exits first or time runs out.
-wait_out() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		grep -q -- "$1" "$tmp/$boot_name.out" && return 0
-		kill -0 "$kiln_pid" 2>/dev/null || { grep -q -- "$1" "$tmp/$boot_name.out"; return; }
-		sleep 0.1
-	done
-	return 1
-}
-
-# finish SECONDS: waits for the guest to power off, then kills Kiln; sets rc.
-finish() {
-	local i
-	for ((i = 0; i < $1 * 10; i++)); do
-		kill -0 "$kiln_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$kiln_pid" 2>/dev/null; then
-		kill "$kiln_pid"
-		wait "$kiln_pid" 2>/dev/null
-		rc=124
-	else
-		wait "$kiln_pid"
-		rc=$?
-	fi
-	kiln_pid=
-	sed -i 's/\r$//' "$tmp/$boot_name.out"	# the serial console's CRLF
-}
-
-console() { grep -v '^\[' "$tmp/$boot_name.out" | tail -n "${1:-8}"; }
 
 # A run in the background on the host; killed at exit.
 bg_helper() { "$@" & helpers+=($!); }
@@ -124,7 +74,7 @@ free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-INITRD=$GUEST/initramfs.cpio.gz
+INITRD=$LINUX_GUEST/initramfs.cpio.gz
 
 # --- 1, 2: rng and hvc0; the first boot is the probe ---
 
@@ -148,23 +98,22 @@ EOF
 bg_helper python3 "$tmp/hvc.py" "$tmp/hvc.sock" "$tmp/hvc.seen"
 for _ in $(seq 50); do [ -S "$tmp/hvc.sock" ] && break; sleep 0.1; done
 start=$(date +%s)
-boot probe "$INITRD" "head -c 64 /dev/hwrng | od -An -v -tx1 | tr -d ' ' | sed 's/^/rng: /'; cat /sys/class/misc/hw_random/rng_current; stty -F /dev/hvc0 raw -echo; echo ping-hvc > /dev/hvc0; read -t 30 line < /dev/hvc0; echo hvc-got:\$line" \
+linux_boot probe "$INITRD" "head -c 64 /dev/hwrng | od -An -v -tx1 | tr -d ' ' | sed 's/^/rng: /'; cat /sys/class/misc/hw_random/rng_current; exec 3<>/dev/hvc0; stty raw -echo <&3; echo ping-hvc >&3; read -t 30 line <&3; echo hvc-got:\$line" \
 	--rng --virtio-console "socket=$tmp/hvc.sock"
-if ! wait_out "$MARKER" "$LIMIT"; then
-	finish 1
-	why=$(grep -h -m 1 -i 'error\|fault\|panic' "$tmp/probe.err" "$tmp/probe.out" | cut -c1-160)
-	skip_rest "Kiln cannot boot Linux on $ACCEL yet: no $MARKER within ${LIMIT} s (exit $rc${why:+: $why})"
+if ! linux_wait "$LINUX_MARKER" "$LINUX_LIMIT"; then
+	linux_finish 1
+	skip_rest "$(linux_no_boot_reason)"
 fi
-echo "# Linux reached $MARKER on $ACCEL in $(($(date +%s) - start)) s"
-wait_out "hvc-got:" 60
-finish 60
+echo "# Linux reached $LINUX_MARKER on $LINUX_ACCEL in $(($(date +%s) - start)) s"
+linux_wait "hvc-got:" 60
+linux_finish 60
 rng_lines=$(grep -c '^rng: [0-9a-f]\{32\}$' "$tmp/probe.out")
 distinct=$(grep '^rng: ' "$tmp/probe.out" | sort -u | wc -l)
 [ "$rng_lines" -eq 4 ] && [ "$distinct" -eq 4 ] && grep -q '^virtio_rng' "$tmp/probe.out" &&
 	! grep -q '^rng: 0\{32\}$' "$tmp/probe.out"
-check 0 $? "$(console 10)"
+check 0 $? "$(linux_console 10)"
 grep -q '^hvc-got:pong-hvc' "$tmp/probe.out" && grep -q 'ping-hvc' "$tmp/hvc.seen" 2>/dev/null
-check 1 $? "$(console 4)" "host saw: $(cat "$tmp/hvc.seen" 2>/dev/null)"
+check 1 $? "$(linux_console 4)" "host saw: $(cat "$tmp/hvc.seen" 2>/dev/null)"
 
 # --- 3, 4, 5: virtio-net over slirp ---
 
@@ -189,9 +138,9 @@ while True:
 EOF
 bg_helper python3 "$tmp/web.py" "$web_port" "$page"
 gmark="kiln-guest-$RANDOM$RANDOM"
-boot net "$INITRD" "ip link set eth0 up; udhcpc -i eth0 -n -q -t 10 -s /bin/true 2>&1 | sed 's/^/dhcp: /'; ip addr add 10.0.2.15/24 dev eth0; ip route add default via 10.0.2.2; echo GET / | nc -w 20 10.0.2.2 $web_port | sed 's/^/fetched: /'; echo listening; echo $gmark | nc -l -p 8080 > /dev/null; echo served" \
+linux_boot net "$INITRD" "ip link set eth0 up; udhcpc -i eth0 -n -q -t 10 -s /bin/true 2>&1 | sed 's/^/dhcp: /'; ip addr add 10.0.2.15/24 dev eth0; ip route add default via 10.0.2.2; echo GET / | nc -w 20 10.0.2.2 $web_port | sed 's/^/fetched: /'; echo listening; echo $gmark | nc -l -p 8080 > /dev/null; echo served" \
 	--net "user,hostfwd=tcp:127.0.0.1:$fwd_port-:8080"
-wait_out "^listening" "$LIMIT"
+linux_wait "^listening" "$LINUX_LIMIT"
 got=
 for _ in $(seq 100); do
 	got=$(python3 - "$fwd_port" <<'EOF' 2>/dev/null
@@ -203,59 +152,34 @@ EOF
 	[ -n "$got" ] && break
 	sleep 0.2
 done
-finish 60
+linux_finish 60
 grep -q '^dhcp: .*lease of 10.0.2.15 obtained' "$tmp/net.out"
-check 2 $? "$(console 6)"
+check 2 $? "$(linux_console 6)"
 grep -q "^fetched: $page" "$tmp/net.out"
-check 3 $? "$(console 6)"
+check 3 $? "$(linux_console 6)"
 [ "$got" = "$gmark" ]
-check 4 $? "host read '$got', expected '$gmark'" "$(console 4)"
+check 4 $? "host read '$got', expected '$gmark'" "$(linux_console 4)"
 
 # --- 6, 7: the balloon through the control API ---
 
-sock=$tmp/api.sock
-api() {	# api METHOD PATH [BODY]: the body on stdout
-	local args=(-s --max-time 10 --unix-socket "$sock" -X "$1")
-	[ $# -ge 3 ] && args+=(-H 'Content-Type: application/json' --data-binary "$3")
-	curl "${args[@]}" "http://localhost$2"
-}
-json_num() { grep -o "\"$1\": [0-9]*" | head -n 1 | grep -o '[0-9]*$'; }
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$kiln_pid/status"; }
 if ! command -v curl >/dev/null; then
 	skip "${TESTS[5]}" "curl is not installed"
 	skip "${TESTS[6]}" "curl is not installed"
 else
-	# The guest touches 150 MiB of its RAM and frees it, so that the pages the
-	# balloon takes are pages the host had committed.
-	boot balloon "$INITRD" "dd if=/dev/zero of=/tmp/fill bs=1M count=150 2>/dev/null; rm /tmp/fill; echo filled; sleep 300" \
-		--balloon --api-sock "$sock"
-	wait_out "^filled" "$LIMIT"
-	rss0=$(rss_kib)
-	api PUT /balloon '{"amount_mib": 64}' >/dev/null
-	actual=0
-	for _ in $(seq 120); do
-		actual=$(api GET /balloon/statistics | json_num actual_mib)
-		[ "${actual:-0}" -ge 64 ] && break
-		sleep 0.5
-	done
-	rss1=$(rss_kib)
-	stats=$(api GET /balloon/statistics)
-	finish 0	# the guest's init sleeps; nothing there handles the power button
-	drop=$(((${rss0:-0} - ${rss1:-0}) / 1024))
-	echo "# balloon: actual ${actual} MiB, RSS ${rss0} -> ${rss1} KiB (${drop} MiB less)"
-	[ "${actual:-0}" -ge 64 ] && [ "$drop" -ge 48 ]
-	check 5 $? "actual_mib $actual, RSS $rss0 -> $rss1 KiB" "$(console 4)"
-	total=$(json_num total_memory <<<"$stats")
-	[ "${total:-0}" -gt $((100 * 1024 * 1024)) ] && grep -q '"free_memory"' <<<"$stats"
-	check 6 $? "$stats"
+	linux_balloon "$tmp/api.sock"
+	check 5 $? "$linux_balloon_diag" "$(linux_console 4)"
+	echo "# balloon: $linux_balloon_diag"
+	total=$(grep -o '"total_memory": [0-9]*' <<<"$linux_balloon_stats" | grep -o '[0-9]*$')
+	[ "${total:-0}" -gt $((100 * 1024 * 1024)) ] && grep -q '"free_memory"' <<<"$linux_balloon_stats"
+	check 6 $? "$linux_balloon_stats"
 fi
 
 # --- 8, 9: vsock, with a static helper and the vsock modules added to the initramfs ---
 
 vsock_initrd() {
 	local kdir=$tmp/kernel ov=$tmp/overlay deb
-	deb=$(ls "$GUEST"/debs/linux-image-*.deb 2>/dev/null | head -n 1)
-	[ -n "$deb" ] || { echo "no kernel package in $GUEST/debs"; return 1; }
+	deb=$(ls "$LINUX_GUEST"/debs/linux-image-*.deb 2>/dev/null | head -n 1)
+	[ -n "$deb" ] || { echo "no kernel package in $LINUX_GUEST/debs"; return 1; }
 	mkdir -p "$kdir" "$ov/bin" "$ov/lib/vsock"
 	dpkg-deb -x "$deb" "$kdir" || return 1
 	for m in vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport; do
@@ -296,9 +220,9 @@ c.close()
 EOF
 bg_helper python3 "$tmp/vsock-host.py" "${uds}_5000"
 vmsg="hello-$RANDOM"
-boot vsock "$tmp/vsock-initrd.gz" "for m in vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport; do insmod /lib/vsock/\$m.ko; done; kiln-vsock connect 2 5000 $vmsg; kiln-vsock echo 6000" \
+linux_boot vsock "$tmp/vsock-initrd.gz" "for m in vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport; do insmod /lib/vsock/\$m.ko; done; kiln-vsock connect 2 5000 $vmsg; kiln-vsock echo 6000" \
 	--vsock "cid=3,uds=$uds"
-wait_out "^vsock-listening" "$LIMIT"
+linux_wait "^vsock-listening" "$LINUX_LIMIT"
 reply=
 for _ in $(seq 50); do
 	reply=$(python3 - "$uds" <<'EOF' 2>/dev/null
@@ -319,8 +243,8 @@ EOF
 	[ -n "$reply" ] && break
 	sleep 0.2
 done
-finish 60
+linux_finish 60
 grep -q "^vsock-reply: host-answers:$vmsg" "$tmp/vsock.out"
-check 7 $? "$(console 6)"
+check 7 $? "$(linux_console 6)"
 [[ "$reply" =~ ^OK\ [0-9]+\ FROM-THE-HOST$ ]] && grep -q '^vsock-echo-done' "$tmp/vsock.out"
-check 8 $? "host got: '$reply'" "$(console 6)"
+check 8 $? "host got: '$reply'" "$(linux_console 6)"

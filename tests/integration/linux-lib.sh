@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# Sourced by the suites that boot the Linux test guest (tools/mkguest):
+# linux-virtio.sh and api.sh. Not a suite itself (it is not executable).
+#
+# The including script sets BUILD and KILN, and linux_tmp (a directory it
+# removes), and kills $linux_pid on exit. Environment: LINUX_VIRTIO_ACCEL
+# (default soft), LINUX_BOOT_LIMIT (seconds to the ready marker, default 240).
+
+LINUX_ACCEL=${LINUX_VIRTIO_ACCEL:-soft}
+LINUX_LIMIT=${LINUX_BOOT_LIMIT:-240}
+LINUX_GUEST=$BUILD/guest
+LINUX_MARKER=KILN-GUEST-READY
+linux_pid=
+linux_name=
+linux_rc=0
+
+# Why the guest image is not there, or nothing.
+linux_image_missing() {
+	[ -s "$LINUX_GUEST/vmlinuz" ] && [ -s "$LINUX_GUEST/initramfs.cpio.gz" ] && return
+	echo "no guest image in $LINUX_GUEST (tools/mkguest $LINUX_GUEST)"
+}
+
+# linux_boot NAME INITRD GUEST-COMMAND [KILN FLAGS...]: starts Kiln in the
+# background, console in $linux_tmp/NAME.out. The command runs under sh -c
+# on the guest; the kernel strips double quotes, so it must hold none.
+linux_boot() {
+	local name=$1 initrd=$2 cmd=$3
+	shift 3
+	: >"$linux_tmp/$name.out"
+	"$KILN" run --accel "$LINUX_ACCEL" --kernel "$LINUX_GUEST/vmlinuz" --initrd "$initrd" \
+		--mem 256M --cmdline "console=ttyS0 quiet -- sh -c \"$cmd\"" "$@" \
+		</dev/null >"$linux_tmp/$name.out" 2>"$linux_tmp/$name.err" &
+	linux_pid=$!
+	linux_name=$name
+}
+
+# linux_wait PATTERN SECONDS: until the console shows PATTERN; 1 when Kiln
+# exits first or time runs out.
+linux_wait() {
+	local i out=$linux_tmp/$linux_name.out
+	for ((i = 0; i < $2 * 10; i++)); do
+		grep -q -- "$1" "$out" && return 0
+		kill -0 "$linux_pid" 2>/dev/null || { grep -q -- "$1" "$out"; return; }
+		sleep 0.1
+	done
+	return 1
+}
+
+# linux_finish SECONDS: waits for the guest to power off, else kills Kiln;
+# sets linux_rc (124 when killed).
+linux_finish() {
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		kill -0 "$linux_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$linux_pid" 2>/dev/null; then
+		kill "$linux_pid"
+		wait "$linux_pid" 2>/dev/null
+		linux_rc=124
+	else
+		wait "$linux_pid"
+		linux_rc=$?
+	fi
+	linux_pid=
+	sed -i 's/\r$//' "$linux_tmp/$linux_name.out"	# the serial console's CRLF
+}
+
+# The last N lines the guest printed, kernel messages left out.
+linux_console() { grep -v '^\[' "$linux_tmp/$linux_name.out" | tail -n "${1:-8}"; }
+
+# Why the last boot did not reach the marker: its exit and first error.
+linux_no_boot_reason() {
+	local why
+	why=$(grep -h -m 1 -i 'error\|fault\|panic' "$linux_tmp/$linux_name.err" \
+		"$linux_tmp/$linux_name.out" | cut -c1-160)
+	echo "Kiln cannot boot Linux on $LINUX_ACCEL yet: no $LINUX_MARKER within" \
+		"$LINUX_LIMIT s (exit $linux_rc${why:+: $why})"
+}
+
+linux_rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$linux_pid/status"; }
+
+# linux_balloon SOCK: boots the guest with a balloon and the API on SOCK,
+# has it touch 150 MiB and free it, inflates the balloon by 64 MiB through
+# PUT /balloon and measures Kiln's RSS. Sets linux_balloon_diag and
+# linux_balloon_stats (GET /balloon/statistics at the end). Returns 0 when
+# actual_mib reached 64 and RSS fell by 48 MiB or more, 2 when the guest did
+# not boot (the reason in linux_balloon_diag), 1 otherwise.
+linux_balloon() {
+	local sock=$1 rss0 rss1 actual=0 drop
+	linux_balloon_stats=
+	linux_boot balloon "$LINUX_GUEST/initramfs.cpio.gz" \
+		"dd if=/dev/zero of=/tmp/fill bs=1M count=150 2>/dev/null; rm /tmp/fill; echo filled; sleep 300" \
+		--balloon --api-sock "$sock"
+	if ! linux_wait "^filled" "$LINUX_LIMIT"; then
+		linux_finish 0
+		linux_balloon_diag=$(linux_no_boot_reason)
+		grep -q "$LINUX_MARKER" "$linux_tmp/balloon.out" || return 2
+		linux_balloon_diag="the guest did not finish filling its memory: $(linux_console 3)"
+		return 1
+	fi
+	rss0=$(linux_rss_kib)
+	curl -s --max-time 10 --unix-socket "$sock" -X PUT -d '{"amount_mib": 64}' \
+		http://localhost/balloon >/dev/null
+	for _ in $(seq 120); do
+		linux_balloon_stats=$(curl -s --max-time 10 --unix-socket "$sock" \
+			http://localhost/balloon/statistics)
+		actual=$(grep -o '"actual_mib": [0-9]*' <<<"$linux_balloon_stats" | grep -o '[0-9]*$')
+		[ "${actual:-0}" -ge 64 ] && break
+		sleep 0.5
+	done
+	rss1=$(linux_rss_kib)
+	linux_finish 0		# the guest's init sleeps; nothing there handles the power button
+	drop=$(((${rss0:-0} - ${rss1:-0}) / 1024))
+	linux_balloon_diag="actual ${actual:-?} MiB, RSS ${rss0:-?} -> ${rss1:-?} KiB (${drop} MiB less)"
+	[ "${actual:-0}" -ge 64 ] && [ "$drop" -ge 48 ]
+}
