@@ -27,8 +27,11 @@
 #define DT_DATA_END (DT_DATA_BASE + DT_DATA_SIZE)
 /* The pages just below and above the data are never mapped (faults). */
 
-/* Bytes of a sequence: the exit stub follows (jmp *0(%rip); .quad exit). */
-#define DT_EXIT_STUB_LEN 14
+/*
+ * Bytes of a sequence: the exit stub follows, jmp *disp(%rip) to a pointer
+ * 8-aligned after it (so it loads even with RFLAGS.AC set).
+ */
+#define DT_EXIT_STUB_LEN 22
 #define DT_MAX_CODE (DT_CODE_SIZE - DT_EXIT_STUB_LEN - 16)
 #define DT_MAX_INSNS 160
 

@@ -183,10 +183,13 @@ void dt_seal(struct dt_seq *seq)
 {
 	u8 *p = seq->code + seq->len;
 	u64 exit = native_exit_address();
+	unsigned int slot = ALIGN_UP(seq->len + 6, 8) - seq->len;
+	u32 disp = slot - 6;
 
-	/* jmp *0(%rip) with the target right after it. */
+	/* jmp *disp(%rip), padding (int3), the target. */
+	memset(p, 0xcc, DT_EXIT_STUB_LEN);
 	p[0] = 0xff;
 	p[1] = 0x25;
-	memset(p + 2, 0, 4);
-	memcpy(p + 6, &exit, 8);
+	memcpy(p + 2, &disp, 4);
+	memcpy(p + slot, &exit, 8);
 }

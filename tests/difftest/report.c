@@ -66,13 +66,13 @@ static void class_key(const struct dt_seq *seq, const struct dt_diff *d, char *k
 {
 	char kinds[128];
 	size_t len = 0;
+	bool mode = false;
 
 	key[0] = 0;
 	if (!strcmp(seq->origin, "corpus")) {
 		len = (size_t)snprintf(key, n, "corpus: %s", seq->note);
 	} else {
 		/* A template that changes how the rest runs is the class by itself. */
-		bool mode = false;
 
 		for (unsigned int i = 0; i < seq->n && !mode; i++)
 			if (seq->insn[i].tmpl != DT_TMPL_CORPUS &&
@@ -93,7 +93,8 @@ static void class_key(const struct dt_seq *seq, const struct dt_diff *d, char *k
 		}
 	}
 	dt_kinds_text(d->kinds, kinds, sizeof(kinds));
-	if (len < n)
+	/* After an AC or TF change what differs depends on what follows: one class. */
+	if (len < n && !mode)
 		snprintf(key + len, n - len, " [%s]", kinds);
 }
 
