@@ -124,6 +124,7 @@ void config_usage(FILE *out)
 		"  --disk PATH[,ro][,id=NAME][,aio=io_uring|threads]\n"
 		"                       a raw image as a virtio-blk disk (repeatable, up to %d)\n"
 		"  --rng                a virtio-rng device fed from the host's getrandom()\n"
+		"  --testdev            kvm-unit-tests' test devices (pc-testdev, pci-testdev)\n"
 		"  --virtio-console stdio|file=PATH|socket=PATH\n"
 		"                       a virtio console (hvc0) on the terminal (COM1 keeps its\n"
 		"                       output but loses its input), a file, or a unix socket\n"
@@ -152,7 +153,7 @@ enum opt_id {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_ACCEL,
 	OPT_AFFINITY, OPT_STATS, OPT_TRACE, OPT_SYSMAP, OPT_API_SOCK, OPT_HELP,
 	OPT_DISK, OPT_RNG, OPT_HVC, OPT_MEM_BACKING, OPT_KSM, OPT_PREALLOC,
-	OPT_NET, OPT_BALLOON, OPT_VSOCK,
+	OPT_NET, OPT_BALLOON, OPT_VSOCK, OPT_TESTDEV,
 };
 
 struct opt_spec {
@@ -182,6 +183,7 @@ static const struct opt_spec opts[] = {
 	{ "--api-sock", OPT_API_SOCK, true },
 	{ "--disk", OPT_DISK, true },
 	{ "--rng", OPT_RNG, false },
+	{ "--testdev", OPT_TESTDEV, false },
 	{ "--virtio-console", OPT_HVC, true },
 	{ "--net", OPT_NET, true },
 	{ "--balloon", OPT_BALLOON, true },
@@ -384,6 +386,9 @@ static int apply_opt(struct vm_config *cfg, const struct opt_spec *o, const char
 		return parse_disk(cfg, flag, val);
 	case OPT_RNG:
 		cfg->rng = true;
+		break;
+	case OPT_TESTDEV:
+		cfg->testdev = true;
 		break;
 	case OPT_HVC:
 		return parse_hvc(cfg, flag, val);

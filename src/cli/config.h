@@ -86,6 +86,7 @@ struct vm_config {
 	struct disk_config disks[CONFIG_MAX_DISKS];
 	unsigned int nr_disks;
 	bool rng;			/* --rng: virtio-rng */
+	bool testdev;			/* --testdev: pc-testdev and pci-testdev */
 	enum hvc_backend hvc;		/* --virtio-console */
 	const char *hvc_path;
 	struct ram_options ram;		/* --mem-backing, --ksm, --mem-prealloc */

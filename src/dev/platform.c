@@ -5,7 +5,10 @@
 #include "bus/pci.h"
 #include "dev/acpi_pm.h"
 #include "dev/debug_exit.h"
+#include "dev/fw_cfg.h"
 #include "dev/i8042.h"
+#include "dev/pc_testdev.h"
+#include "dev/pci_testdev.h"
 #include "dev/rtc_cmos.h"
 #include "dev/uart_8250.h"
 #include "machine/layout.h"
@@ -58,7 +61,9 @@ int platform_devices_init(struct vm *vm)
 	if (serial_console_init(vm))
 		return -1;
 	if (i8042_create(vm) || rtc_cmos_create(vm) || debug_exit_create(vm) ||
-	    acpi_pm_create(vm) || pci_root_create(vm))
+	    acpi_pm_create(vm) || pci_root_create(vm) || fw_cfg_create(vm))
+		return -1;
+	if (vm->cfg->testdev && (pc_testdev_create(vm) || pci_testdev_create(vm)))
 		return -1;
 	return 0;
 }
