@@ -373,7 +373,7 @@ static void build_mem(struct gen *g, struct enc *e, u64 target, unsigned int fla
 		if (form == 3) {
 			m->index = (s8)g->idx;
 			m->scale = (u8)rng_below(r, 4);
-			d -= (s64)g->val[g->idx] << m->scale;
+			d -= (s64)(g->val[g->idx] << m->scale);
 		}
 		m->disp = d;
 		m->disp_size = (u8)(d == 0 && rng_chance(r, 3, 4) ? 0 : d >= -128 && d <= 127 ? 1 : 4);
@@ -385,7 +385,7 @@ static void build_mem(struct gen *g, struct enc *e, u64 target, unsigned int fla
 	case 5:		/* [idx*scale + disp32] */
 		m->index = (s8)g->idx;
 		m->scale = (u8)rng_below(r, 4);
-		m->disp = (s64)(ea - ((s64)g->val[g->idx] << m->scale));
+		m->disp = (s64)(ea - (g->val[g->idx] << m->scale));
 		break;
 	case 6: {	/* [rsp + disp] */
 		s64 d = (s64)(ea - (g->seq->init.gpr[GPR_RSP] + (u64)g->s.sp));
@@ -782,20 +782,24 @@ static const struct tmpl *pick(struct gen *g, unsigned int *index)
 {
 	static u32 *cum;
 	static u32 total;
-	static const char *cum_only;
+	static const char *cum_only, *cum_skip;
 
-	if (!cum || cum_only != g->opts->only) {
+	if (!cum || cum_only != g->opts->only || cum_skip != g->opts->skip) {
+		const char *skip = g->opts->skip;
+
 		free(cum);
 		cum = calloc(nall, sizeof(*cum));
 		total = 0;
 		for (unsigned int i = 0; i < nall; i++) {
 			const char *only = g->opts->only;
 
-			if (!only || strstr(all[i]->name, only) || strstr(all[i]->group, only))
+			if ((!only || strstr(all[i]->name, only) || strstr(all[i]->group, only)) &&
+			    (!skip || (!strstr(all[i]->name, skip) && !strstr(all[i]->group, skip))))
 				total += all[i]->weight;
 			cum[i] = total;
 		}
 		cum_only = g->opts->only;
+		cum_skip = g->opts->skip;
 		if (!total) {
 			fprintf(stderr, "difftest: no template matches \"%s\"\n", g->opts->only);
 			exit(2);

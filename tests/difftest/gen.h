@@ -71,7 +71,8 @@ struct gen_state {
 
 struct gen_opts {
 	bool fsgs;		/* FS/GS overrides usable (native FSGSBASE) */
-	const char *only;	/* only templates whose name contains this */
+	const char *only;	/* only templates whose name or group contains this */
+	const char *skip;	/* no templates whose name or group contains this */
 };
 
 struct gen {

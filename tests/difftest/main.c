@@ -5,7 +5,8 @@
  * with --corpus, from a disassembly of a real program (corpus.h).
  *
  *   difftest [--count N] [--seconds S] [--seed X] [--corpus FILE]
- *            [--only NAME] [--mode single|block|both] [--findings FILE]
+ *            [--only NAME] [--skip NAME] [--mode single|block|both]
+ *            [--findings FILE]
  *            [--repro SEED [--keep HEX] [--origin gen|corpus]] [--list]
  *
  * Exit status: 0 no mismatch, 1 mismatches, 2 the harness could not run.
@@ -25,13 +26,30 @@
 
 #define MAX_CALLS_WORDS 2
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+/* The sequence being run, for a sanitizer's report when the soft CPU trips it. */
+static const struct dt_seq *volatile current;
+
+static void print_current(void)
+{
+	const struct dt_seq *seq = current;
+
+	if (seq)
+		fprintf(stderr, "difftest: the sanitizer stopped sequence %#" PRIx64 " (%s): "
+			"difftest --repro %#" PRIx64 "%s\n", seq->seed, seq->origin, seq->seed,
+			strcmp(seq->origin, "corpus") ? "" : " --origin corpus --corpus FILE");
+}
+
 struct opts {
 	u64 count;
 	double seconds;
 	u64 seed;
 	const char *corpus;
 	unsigned int corpus_pct;
-	const char *only;
+	const char *only, *skip;
 	bool single, block;
 	const char *findings;
 	unsigned int max_report;
@@ -70,6 +88,7 @@ static void usage(FILE *f)
 		"  --corpus FILE      objdump -d --insn-width=15 output of a program\n"
 		"  --corpus-share P   percent of sequences from the corpus (default 20)\n"
 		"  --only NAME        only templates whose name or group contains NAME\n"
+		"  --skip NAME        no templates whose name or group contains NAME\n"
 		"  --mode M           single (one instruction per block), block, both (default)\n"
 		"  --findings FILE    write mismatch classes with reproducers (markdown)\n"
 		"  --max-report N     minimise and print at most N mismatches (default 10)\n"
@@ -87,6 +106,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "corpus", required_argument, NULL, 'c' },
 		{ "corpus-share", required_argument, NULL, 'C' },
 		{ "only", required_argument, NULL, 'o' },
+		{ "skip", required_argument, NULL, 'x' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "findings", required_argument, NULL, 'f' },
 		{ "max-report", required_argument, NULL, 'r' },
@@ -110,6 +130,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case 'c': o->corpus = optarg; break;
 		case 'C': o->corpus_pct = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'o': o->only = optarg; break;
+		case 'x': o->skip = optarg; break;
 		case 'f': o->findings = optarg; break;
 		case 'r': o->max_report = (unsigned int)strtoul(optarg, NULL, 0); break;
 		case 'R': o->repro = true; o->repro_seed = strtoull(optarg, NULL, 0); break;
@@ -171,6 +192,7 @@ static unsigned int run_one(struct runner *r, const struct dt_seq *seq, struct d
 	unsigned int bad = 0;
 	struct dt_diff tmp;
 
+	current = seq;
 	native_run(seq, nat);
 	if (nat->error)
 		return 4;
@@ -253,6 +275,14 @@ static void on_mismatch(struct runner *r, struct dt_seq *seq, u64 seed, bool cor
 			!r->o->quiet && report_classes(r->report) < r->o->max_report);
 }
 
+/* The templates --only and --skip leave. */
+static bool selected(const struct tmpl *t, const struct opts *o)
+{
+	if (o->only && !strstr(t->name, o->only) && !strstr(t->group, o->only))
+		return false;
+	return !o->skip || (!strstr(t->name, o->skip) && !strstr(t->group, o->skip));
+}
+
 static int repro(struct runner *r)
 {
 	static struct dt_seq seq;
@@ -293,6 +323,11 @@ int main(int argc, char **argv)
 
 	if (parse(argc, argv, &o))
 		return 2;
+#ifdef __SANITIZE_ADDRESS__
+	__sanitizer_set_death_callback(print_current);
+#else
+	(void)print_current;
+#endif
 	if (o.list) {
 		for (unsigned int i = 0; i < tmpl_count(); i++)
 			printf("%-28s %s\n", tmpl_get(i)->name, tmpl_get(i)->group);
@@ -302,6 +337,7 @@ int main(int argc, char **argv)
 		return 2;
 	r.gopts.fsgs = segs.fsgsbase;
 	r.gopts.only = o.only;
+	r.gopts.skip = o.skip;
 	r.single = o.single ? soft_side_new(&segs, false) : NULL;
 	r.block = o.block ? soft_side_new(&segs, true) : NULL;
 	if ((o.single && !r.single) || (o.block && !r.block)) {
@@ -319,8 +355,15 @@ int main(int argc, char **argv)
 		       o.corpus, n, runs);
 	}
 	r.report = report_new(o.findings, o.corpus);
-	if (o.repro)
-		return repro(&r);
+	if (o.repro) {
+		int rc = repro(&r);
+
+		report_free(r.report);
+		corpus_free(r.corpus);
+		soft_side_free(r.single);
+		soft_side_free(r.block);
+		return rc;
+	}
 
 	r.st.tmpl_uses = calloc(tmpl_count(), sizeof(u64));
 	rng_seed(&pick, o.seed ^ 0x5eed);
@@ -363,10 +406,7 @@ int main(int argc, char **argv)
 	dt = now() - t0;
 
 	for (unsigned int i = 0; i < tmpl_count(); i++) {
-		const char *only = o.only;
-		const struct tmpl *t = tmpl_get(i);
-
-		if (only && !strstr(t->name, only) && !strstr(t->group, only))
+		if (!selected(tmpl_get(i), &o))
 			continue;
 		groups_total++;
 		covered += r.st.tmpl_uses[i] != 0;
@@ -382,8 +422,7 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0, shown = 0; i < tmpl_count() && covered < groups_total && r.st.gen; i++) {
 		const struct tmpl *t = tmpl_get(i);
 
-		if (!r.st.tmpl_uses[i] && (!o.only || strstr(t->name, o.only) || strstr(t->group, o.only)) &&
-		    shown++ < 20)
+		if (!r.st.tmpl_uses[i] && selected(t, &o) && shown++ < 20)
 			printf("difftest: never generated: %s\n", t->name);
 	}
 	printf("difftest: mismatches: %" PRIu64 " sequences (%" PRIu64 " one instruction per block, %"
@@ -392,6 +431,10 @@ int main(int argc, char **argv)
 	if (r.st.harness_errors)
 		printf("difftest: harness errors: %" PRIu64 "\n", r.st.harness_errors);
 	report_free(r.report);
+	free(r.st.tmpl_uses);
+	corpus_free(r.corpus);
+	soft_side_free(r.single);
+	soft_side_free(r.block);
 	if (r.st.harness_errors)
 		return 2;
 	return r.st.mism_seqs ? 1 : 0;
