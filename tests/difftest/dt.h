@@ -106,6 +106,8 @@ struct soft_side;
 struct soft_side *soft_side_new(const struct dt_host_segs *segs, bool block_mode);
 void soft_side_free(struct soft_side *s);
 void soft_side_run(struct soft_side *s, const struct dt_seq *seq, struct dt_outcome *out);
+/* Instructions retired and blocks entered, so far (block-mode evidence). */
+void soft_side_blocks(const struct soft_side *s, u64 *insns, u64 *blocks);
 
 /* Writes the exit stub after seq->code[0..len). */
 void dt_seal(struct dt_seq *seq);

@@ -297,7 +297,11 @@ static int repro(struct runner *r)
 	}
 	bad = run_one(r, &seq, &nat, &soft, &d, 3);
 	report_sequence(stdout, &seq, r->o->have_keep ? r->o->keep : NULL);
+	fflush(stdout);
+	report_disassembly(stdout, &seq);
 	report_outcome(stdout, "native", &nat);
+	if (bad != 4)
+		report_outcome(stdout, "soft", &soft);
 	if (bad == 4) {
 		printf("native side failed: %s\n", nat.error);
 		return 2;
@@ -424,6 +428,13 @@ int main(int argc, char **argv)
 
 		if (!r.st.tmpl_uses[i] && selected(t, &o) && shown++ < 20)
 			printf("difftest: never generated: %s\n", t->name);
+	}
+	if (r.block) {
+		u64 insns, blocks;
+
+		soft_side_blocks(r.block, &insns, &blocks);
+		printf("difftest: multi-instruction blocks: %" PRIu64 " instructions in %" PRIu64
+		       " blocks (%.2f per block)\n", insns, blocks, blocks ? (double)insns / blocks : 0);
 	}
 	printf("difftest: mismatches: %" PRIu64 " sequences (%" PRIu64 " one instruction per block, %"
 	       PRIu64 " multi-instruction blocks)\n", r.st.mism_seqs, r.st.mism_single, r.st.mism_block);

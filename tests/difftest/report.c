@@ -143,7 +143,7 @@ void report_outcome(FILE *f, const char *who, const struct dt_outcome *o)
 }
 
 /* objdump's view of the bytes, when objdump is there. */
-static void disassemble(FILE *f, const struct dt_seq *seq)
+void report_disassembly(FILE *f, const struct dt_seq *seq)
 {
 	char path[] = "/tmp/difftest-XXXXXX", cmd[256], line[256];
 	int fd = mkstemp(path);
@@ -187,7 +187,7 @@ static char *render(struct report *r, const struct dt_seq *seq, const u64 *keep,
 		strcmp(seq->origin, "corpus") ? "" : " --origin corpus --corpus ",
 		strcmp(seq->origin, "corpus") ? "" : (r->corpus_path ? r->corpus_path : "FILE"));
 	report_sequence(f, seq, keep);
-	disassemble(f, seq);
+	report_disassembly(f, seq);
 	report_outcome(f, "native", nat);
 	report_outcome(f, "soft", soft);
 	fprintf(f, "differences (native vs soft):\n%s", d->text);

@@ -24,5 +24,6 @@ void report_summary(struct report *r, FILE *out);
 
 void report_sequence(FILE *f, const struct dt_seq *seq, const u64 *keep);
 void report_outcome(FILE *f, const char *who, const struct dt_outcome *o);
+void report_disassembly(FILE *f, const struct dt_seq *seq);
 
 #endif

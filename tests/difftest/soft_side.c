@@ -39,6 +39,7 @@ struct soft_side {
 	struct soft_cpu *cpu;
 	unsigned int runs;
 	bool block_mode;
+	u64 insns, blocks;		/* of CPUs already replaced */
 	struct dt_host_segs segs;
 };
 
@@ -75,8 +76,11 @@ static int new_cpu(struct soft_side *s)
 {
 	struct cpu_state st;
 
-	if (s->cpu)
+	if (s->cpu) {
+		s->insns += s->cpu->stats.insns;
+		s->blocks += s->cpu->stats.blocks_run;
 		soft_cpu_destroy_standalone(s->cpu);
+	}
 	s->cpu = soft_cpu_create_standalone(&s->mem);
 	if (!s->cpu)
 		return -1;
@@ -122,6 +126,12 @@ struct soft_side *soft_side_new(const struct dt_host_segs *segs, bool block_mode
 		return NULL;
 	}
 	return s;
+}
+
+void soft_side_blocks(const struct soft_side *s, u64 *insns, u64 *blocks)
+{
+	*insns = s->insns + s->cpu->stats.insns;
+	*blocks = s->blocks + s->cpu->stats.blocks_run;
 }
 
 void soft_side_free(struct soft_side *s)
