@@ -143,6 +143,14 @@ u8 *ram_create(u64 size, const struct ram_options *opts)
 	}
 	if (!ram)
 		return NULL;
+	/*
+	 * A fork() (a helper Kiln may start) must not copy or share guest RAM.
+	 * The flag also keeps the kernel from merging the mapping with a
+	 * neighbouring anonymous one, so guest RAM stays one mapping of its
+	 * own in /proc/PID/smaps, where tools (bench/probe) find it by size.
+	 */
+	if (madvise(ram, size, MADV_DONTFORK))
+		pr_warn("cannot mark guest RAM MADV_DONTFORK: %m");
 	if (opts->ksm && ksm_mark_mergeable(ram, size))
 		goto fail;
 	if (opts->prealloc && ram_prealloc(ram, size, ram_page_size(opts)))

@@ -4,7 +4,8 @@
  * unless asked (nothing resident until touched), pre-allocated when asked,
  * marked mergeable for KSM and huge for THP (as the kernel's smaps shows
  * the mapping's flags), and a pre-allocation bigger than the host refuses
- * cleanly. Also the resident-bytes count the stats use.
+ * cleanly; guest RAM is not inherited by fork() and stays a mapping of its
+ * own. Also the resident-bytes count the stats use.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -127,6 +128,40 @@ static void ksm_and_thp_mark_the_mapping(void **state)
 	ram_free(ram, RAM);
 }
 
+/* The size of the smaps entry that starts at p, or 0. */
+static unsigned long mapping_size(const void *p)
+{
+	char line[512];
+	unsigned long lo, hi, size = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && lo == (unsigned long)p)
+			size = hi - lo;
+	fclose(f);
+	return size;
+}
+
+static void guest_ram_stays_its_own_mapping(void **state)
+{
+	u8 *ram = ram_alloc(RAM);
+	char flags[512];
+	void *next;
+
+	(void)state;
+	assert_non_null(ram);
+	vm_flags(ram, flags, sizeof(flags));
+	assert_true(has_flag(flags, "dc"));	/* MADV_DONTFORK */
+	/* An anonymous neighbour with the same protection does not merge with it. */
+	next = mmap(ram + RAM, 2 * MiB, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	assert_true(next == ram + RAM);
+	assert_int_equal(mapping_size(ram), RAM);
+	munmap(next, 2 * MiB);
+	ram_free(ram, RAM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +169,7 @@ int main(void)
 		cmocka_unit_test(prealloc_commits_everything),
 		cmocka_unit_test(prealloc_beyond_the_host_refused),
 		cmocka_unit_test(ksm_and_thp_mark_the_mapping),
+		cmocka_unit_test(guest_ram_stays_its_own_mapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
