@@ -428,7 +428,7 @@ static struct block *translate(struct soft_cpu *cpu, u64 pc, u64 cs_base, u64 li
 {
 	struct code_cache *cc = cpu->svm->cache;
 	struct insn tmp[BLOCK_MAX_INSNS + 1];
-	unsigned int max = cpu->single_step ? 1 : BLOCK_MAX_INSNS;
+	unsigned int max = (mode & BLOCK_MODE_SINGLE_STEP) ? 1 : BLOCK_MAX_INSNS;
 	unsigned int n, tries = 0;
 	u32 gen1, gen2 = 0;
 	u64 phys2;
@@ -556,7 +556,8 @@ struct block *block_find(struct soft_cpu *cpu)
 {
 	u64 pc = cpu->rip, cs_base = cpu->seg_base[SEG_CS];
 	u64 lin = (cs_base + pc) & cpu->lin_mask;
-	u32 mode = cpu->mode | (cpu->single_step ? BLOCK_MODE_SINGLE_STEP : 0);
+	u32 mode = cpu->mode |
+		   (cpu->single_step || (cpu->rflags & RFLAGS_TF) ? BLOCK_MODE_SINGLE_STEP : 0);
 	unsigned int idx = (lin >> 12) & (TLB_SIZE - 1);
 	const struct tlb_entry *e = &cpu->tlb[idx];
 	unsigned int jc = jmp_cache_slot(pc);

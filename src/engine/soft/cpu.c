@@ -12,10 +12,18 @@
 #include "engine/soft/soft.h"
 #include "engine/soft/x87/x87.h"
 
+void cpu_update_tlb_ptr(struct soft_cpu *cpu)
+{
+	if (cpu->cpl == 3 && (cpu->cr0 & CR0_AM) && (cpu->rflags & RFLAGS_AC))
+		cpu->tlb = cpu->tlb_none;
+	else
+		cpu->tlb = cpu->tlbs[cpu->cpl == 3 ? TLB_USER : TLB_SUPER];
+}
+
 void cpu_set_cpl(struct soft_cpu *cpu, unsigned int cpl)
 {
 	cpu->cpl = cpl;
-	cpu->tlb = cpu->tlbs[cpl == 3 ? TLB_USER : TLB_SUPER];
+	cpu_update_tlb_ptr(cpu);
 }
 
 void cpu_update_mode(struct soft_cpu *cpu)
@@ -108,6 +116,7 @@ struct soft_cpu *soft_cpu_alloc(struct soft_vm *svm, struct vcpu *vcpu)
 	if (!cpu)
 		return NULL;
 	memset(cpu, 0, sizeof(*cpu));
+	memset(cpu->tlb_none, 0xff, sizeof(cpu->tlb_none));
 	cpu->svm = svm;
 	cpu->vcpu = vcpu;
 	cpu->mem = svm->mem;

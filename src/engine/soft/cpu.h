@@ -236,6 +236,12 @@ struct soft_cpu {
 	bool stop_requested;
 
 	struct tlb_entry tlbs[2][TLB_SIZE];
+	/*
+	 * Never filled: cpu->tlb points here while alignment checking is on
+	 * (CPL 3, CR0.AM, RFLAGS.AC), so every access takes the slow path,
+	 * which checks alignment.
+	 */
+	struct tlb_entry tlb_none[TLB_SIZE];
 	struct tlb_extra tlbx[2][TLB_SIZE];
 	u64 tlb_large_lo, tlb_large_hi;	/* range holding large-page entries */
 	struct block *jmp_cache[JMP_CACHE_SIZE];
@@ -361,6 +367,13 @@ void cpu_deliver_interrupt(struct soft_cpu *cpu, int vector);
 void cpu_update_mode(struct soft_cpu *cpu);
 /* CPL changed (or CR0.PG/WP): pick the TLB. */
 void cpu_set_cpl(struct soft_cpu *cpu, unsigned int cpl);
+/* CPL, CR0.AM or RFLAGS.AC changed: alignment checking on or off. */
+void cpu_update_tlb_ptr(struct soft_cpu *cpu);
+
+static inline bool cpu_alignment_check(const struct soft_cpu *cpu)
+{
+	return cpu->tlb == cpu->tlb_none;
+}
 
 /* Reset to the power-on state (also INIT). */
 void cpu_reset(struct soft_cpu *cpu, bool init_only);

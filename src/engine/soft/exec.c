@@ -42,6 +42,7 @@ enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 	for (;;) {
 		struct block *b;
 		const struct insn *in;
+		bool tf;
 
 		if (unlikely(cpu->fatal))
 			return EXEC_ERROR;
@@ -81,10 +82,20 @@ enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 		cpu->stats.insns += b->n;
 		cpu->stats.mem_insns += b->nmem;
 		cpu->stats.blocks_run++;
+		tf = cpu->rflags & RFLAGS_TF;
 		in = b->insns;
 		do {
 			in = in->fn(cpu, in);
 		} while (in);
+		/*
+		 * RFLAGS.TF at the start of the instruction (blocks are single
+		 * instructions then): a #DB trap after it, unless a MOV SS
+		 * shadow delays it.
+		 */
+		if (unlikely(tf) && !cpu->intr_shadow && !cpu->halted) {
+			cpu->dr[6] |= 1ULL << 14;	/* BS */
+			cpu_raise(cpu, EXC_DB, 0, false);
+		}
 
 		if (unlikely(cpu->standalone))
 			continue;

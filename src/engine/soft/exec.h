@@ -133,7 +133,8 @@ static inline const struct insn *goto_indirect(struct soft_cpu *cpu)
 	unsigned int idx = (lin >> 12) & (TLB_SIZE - 1);
 	const struct block *b;
 
-	if (unlikely(cpu->single_step) || __atomic_load_n(cpu->reqs, __ATOMIC_RELAXED) ||
+	if (unlikely(cpu->single_step) || (cpu->rflags & RFLAGS_TF) ||
+	    __atomic_load_n(cpu->reqs, __ATOMIC_RELAXED) ||
 	    unlikely(--cpu->poll_countdown == 0))
 		return NULL;
 	if (cpu->tlb[idx].tag_x != PAGE_OF(lin))

@@ -206,10 +206,8 @@ OP(op_maskmovdqu)
 	u64 base = cpu->gpr[GPR_RDI] & addr_masks[in->asize];
 
 	sse_check(cpu);
-	for (unsigned int i = 0; i < 16; i++)
-		if (m->b[i] & 0x80)
-			mem_probe_write(cpu, seg_lin(cpu, in->seg, (base + i) & addr_masks[in->asize]), 1,
-					cpu_user(cpu));
+	/* The whole 16 bytes are checked, selected or not, as on hardware. */
+	mem_probe_write(cpu, seg_lin(cpu, in->seg, base), 16, cpu_user(cpu));
 	for (unsigned int i = 0; i < 16; i++)
 		if (m->b[i] & 0x80)
 			mem_write8(cpu, seg_lin(cpu, in->seg, (base + i) & addr_masks[in->asize]), v->b[i]);

@@ -180,9 +180,13 @@ OP(op_shld)
 
 	/* The source rides in the argument; 64-bit sources need their own path. */
 	if (size == 8) {
-		u64 dst = rm_read(cpu, in, 8), r, f = 0;
+		u64 dst, r, f = 0;
 		bool right = in->sub & 1, cf;
 
+		/* A read-modify-write: the write permission is checked first. */
+		if (in->flags & INSN_MEM)
+			mem_probe_write(cpu, insn_lin(cpu, in), 8, cpu_user(cpu));
+		dst = rm_read(cpu, in, 8);
 		if (count == 0) {
 			rm_write(cpu, in, 8, dst);
 			return next_insn(cpu, in);

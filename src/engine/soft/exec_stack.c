@@ -112,6 +112,7 @@ void cpu_write_rflags(struct soft_cpu *cpu, u64 v, unsigned int size, bool iret)
 	cpu_flags_materialize(cpu);
 	f = (cpu->rflags & ~changeable) | (v & changeable);
 	cpu->rflags = f | RFLAGS_FIXED;
+	cpu_update_tlb_ptr(cpu);
 	if (!was_if && (f & RFLAGS_IF))
 		soft_irq_window_opened(cpu);
 }

@@ -53,12 +53,15 @@ static u64 run_len(const struct soft_cpu *cpu, const struct insn *in, u64 lin, u
 	u64 n, amask = addr_masks[in->asize];
 
 	if (cpu->rflags & RFLAGS_DF) {
+		/* Downwards from lin, whose element must not cross the page end. */
+		if ((lin & 0xfff) + size > 0x1000)
+			return 0;
 		n = (lin & 0xfff) / size + 1;
 		n = MIN(n, off / size + 1);
 	} else {
 		n = (0x1000 - (lin & 0xfff)) / size;
 		if (amask != ~0ULL)
-			n = MIN(n, (amask - off) / size + 1);
+			n = MIN(n, (amask - off + 1) / size);
 	}
 	return MIN(n, count);
 }
@@ -120,11 +123,22 @@ static u64 stos_run(struct soft_cpu *cpu, const struct insn *in, unsigned int si
 
 enum str_op { STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS, STR_INS, STR_OUTS };
 
+/*
+ * The operands of the last CMPS/SCAS compare. Under REP the flags are
+ * written only when the loop ends: a fault in the middle leaves them as
+ * they were, as on hardware.
+ */
+struct str_cmp {
+	u64 a, b;
+	bool done;
+};
+
 /* One element; returns false when a REPE/REPNE condition ends the loop. */
-static bool str_element(struct soft_cpu *cpu, const struct insn *in, enum str_op op, unsigned int size)
+static bool str_element(struct soft_cpu *cpu, const struct insn *in, enum str_op op, unsigned int size,
+			struct str_cmp *cmp)
 {
 	s64 step = step_of(cpu, size);
-	u64 si = areg(cpu, GPR_RSI, in), di = areg(cpu, GPR_RDI, in), a, b;
+	u64 si = areg(cpu, GPR_RSI, in), di = areg(cpu, GPR_RDI, in), a = 0, b = 0;
 
 	switch (op) {
 	case STR_MOVS:
@@ -136,7 +150,6 @@ static bool str_element(struct soft_cpu *cpu, const struct insn *in, enum str_op
 	case STR_CMPS:
 		a = mem_read(cpu, seg_lin(cpu, in->seg, si), size);
 		b = mem_read(cpu, seg_lin(cpu, SEG_ES, di), size);
-		alu_compute(cpu, ALU_CMP, size, a, b);
 		set_areg(cpu, GPR_RSI, in, si + step);
 		set_areg(cpu, GPR_RDI, in, di + step);
 		break;
@@ -151,7 +164,7 @@ static bool str_element(struct soft_cpu *cpu, const struct insn *in, enum str_op
 		return true;
 	case STR_SCAS:
 		b = mem_read(cpu, seg_lin(cpu, SEG_ES, di), size);
-		alu_compute(cpu, ALU_CMP, size, reg_read(cpu, GPR_RAX, size), b);
+		a = reg_read(cpu, GPR_RAX, size);
 		set_areg(cpu, GPR_RDI, in, di + step);
 		break;
 	case STR_INS: {
@@ -171,11 +184,14 @@ static bool str_element(struct soft_cpu *cpu, const struct insn *in, enum str_op
 		set_areg(cpu, GPR_RSI, in, si + step);
 		return true;
 	}
+	cmp->a = a;
+	cmp->b = b;
+	cmp->done = true;
 	/* CMPS/SCAS: REPE stops on ZF=0, REPNE on ZF=1. */
 	if (in->flags & INSN_REP)
-		return cc_test(cpu, COND_E);
+		return ((a - b) & size_mask(size)) == 0;
 	if (in->flags & INSN_REPNE)
-		return !cc_test(cpu, COND_E);
+		return ((a - b) & size_mask(size)) != 0;
 	return true;
 }
 
@@ -183,9 +199,12 @@ static const struct insn *str_exec(struct soft_cpu *cpu, const struct insn *in, 
 {
 	unsigned int size = in->osize > 4 && (op == STR_INS || op == STR_OUTS) ? 4 : in->osize;
 	u64 count, budget = REP_YIELD_ELEMENTS;
+	struct str_cmp cmp = { .done = false };
 
 	if (!(in->flags & (INSN_REP | INSN_REPNE))) {
-		str_element(cpu, in, op, size);
+		str_element(cpu, in, op, size, &cmp);
+		if (cmp.done)
+			alu_compute(cpu, ALU_CMP, size, cmp.a, cmp.b);
 		return next_insn(cpu, in);
 	}
 	count = areg(cpu, GPR_RCX, in);
@@ -200,7 +219,7 @@ static const struct insn *str_exec(struct soft_cpu *cpu, const struct insn *in, 
 			count -= n;
 			set_areg(cpu, GPR_RCX, in, count);
 		} else {
-			bool go_on = str_element(cpu, in, op, size);
+			bool go_on = str_element(cpu, in, op, size, &cmp);
 
 			count--;
 			set_areg(cpu, GPR_RCX, in, count);
@@ -209,11 +228,16 @@ static const struct insn *str_exec(struct soft_cpu *cpu, const struct insn *in, 
 		}
 		if (count && (budget -= MIN(budget, n ? n : 1)) == 0) {
 			/* Standalone runs count a resumed REP as one more step. */
-			if (__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED) || cpu->standalone)
+			if (__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED) || cpu->standalone) {
+				if (cmp.done)
+					alu_compute(cpu, ALU_CMP, size, cmp.a, cmp.b);
 				return NULL;	/* resume this instruction later */
+			}
 			budget = REP_YIELD_ELEMENTS;
 		}
 	}
+	if (cmp.done)
+		alu_compute(cpu, ALU_CMP, size, cmp.a, cmp.b);
 	return next_insn(cpu, in);
 }
 

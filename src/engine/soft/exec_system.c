@@ -157,6 +157,7 @@ void cpu_write_cr0(struct soft_cpu *cpu, u64 v)
 		tlb_flush_all(cpu);
 	if ((old ^ v) & CR0_PE)
 		cpu_set_cpl(cpu, 0);
+	cpu_update_tlb_ptr(cpu);
 	cpu_update_mode(cpu);
 }
 

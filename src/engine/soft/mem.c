@@ -72,18 +72,28 @@ static bool crosses_page(u64 lin, unsigned int size)
 	return ((lin & 0xfff) + size) > 0x1000;
 }
 
+/* #AC(0) for a misaligned user access while alignment checking is on. */
+static void check_alignment(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user)
+{
+	if (unlikely(user && cpu_alignment_check(cpu)) && (lin & (size - 1)))
+		cpu_raise(cpu, EXC_AC, 0, true);
+}
+
 u64 mem_read_slow(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user)
 {
 	u8 buf[8] = { 0 };
 	u64 v = 0;
 
+	check_alignment(cpu, lin, size, user);
 	lin &= cpu->lin_mask;
 	if (crosses_page(lin, size)) {
 		unsigned int first = 0x1000 - (lin & 0xfff);
 		u64 next = (lin + first) & cpu->lin_mask;
-		u64 gpa1 = translate(cpu, lin, ACC_READ, user);
-		u64 gpa2 = translate(cpu, next, ACC_READ, user);
+		u64 gpa1, gpa2;
 
+		check_canonical_range(cpu, lin, size);
+		gpa1 = translate(cpu, lin, ACC_READ, user);
+		gpa2 = translate(cpu, next, ACC_READ, user);
 		phys_read(cpu, gpa1, buf, first);
 		phys_read(cpu, gpa2, buf + first, size - first);
 	} else {
@@ -98,13 +108,17 @@ void mem_write_slow(struct soft_cpu *cpu, u64 lin, u64 val, unsigned int size, b
 	u8 buf[8];
 
 	memcpy(buf, &val, 8);
+	check_alignment(cpu, lin, size, user);
 	lin &= cpu->lin_mask;
 	if (crosses_page(lin, size)) {
 		unsigned int first = 0x1000 - (lin & 0xfff);
 		u64 next = (lin + first) & cpu->lin_mask;
+		u64 gpa1, gpa2;
+
 		/* Both translations first: no partial store on a fault. */
-		u64 gpa1 = translate(cpu, lin, ACC_WRITE, user);
-		u64 gpa2 = translate(cpu, next, ACC_WRITE, user);
+		check_canonical_range(cpu, lin, size);
+		gpa1 = translate(cpu, lin, ACC_WRITE, user);
+		gpa2 = translate(cpu, next, ACC_WRITE, user);
 
 		phys_write(cpu, gpa1, buf, first);
 		phys_write(cpu, gpa2, buf + first, size - first);
@@ -119,11 +133,13 @@ void *mem_rmw_slow(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user)
 	u64 gpa;
 	void *hva;
 
+	check_alignment(cpu, lin, size, user);
 	lin &= cpu->lin_mask;
 	if (crosses_page(lin, size)) {
 		unsigned int first = 0x1000 - (lin & 0xfff);
 
 		/* Fault on either page now, then let the caller split. */
+		check_canonical_range(cpu, lin, size);
 		translate(cpu, lin, ACC_WRITE, user);
 		translate(cpu, (lin + first) & cpu->lin_mask, ACC_WRITE, user);
 		return NULL;
@@ -144,6 +160,8 @@ void mem_read_buf(struct soft_cpu *cpu, u64 lin, void *buf, unsigned int len, bo
 {
 	u8 *p = buf;
 
+	if (len)
+		check_canonical_range(cpu, lin & cpu->lin_mask, len);
 	while (len) {
 		unsigned int chunk = MIN(len, 0x1000 - (lin & 0xfff));
 
@@ -157,6 +175,8 @@ void mem_read_buf(struct soft_cpu *cpu, u64 lin, void *buf, unsigned int len, bo
 
 void mem_probe_write(struct soft_cpu *cpu, u64 lin, unsigned int len, bool user)
 {
+	if (len)
+		check_canonical_range(cpu, lin & cpu->lin_mask, len);
 	while (len) {
 		unsigned int chunk = MIN(len, 0x1000 - (lin & 0xfff));
 

@@ -175,6 +175,8 @@ struct tlb_extra *tlb_fill(struct soft_cpu *cpu, u64 lin, enum mem_access acc, b
  * returns false when lin is not mapped.
  */
 bool mmu_probe(struct soft_cpu *cpu, u64 lin, u64 *gpa);
+/* #GP(0)/#SS(0) unless every byte of an access is canonical (64-bit). */
+void check_canonical_range(struct soft_cpu *cpu, u64 lin, u64 len);
 void tlb_flush_all(struct soft_cpu *cpu);
 void tlb_flush_nonglobal(struct soft_cpu *cpu);
 void tlb_flush_page(struct soft_cpu *cpu, u64 lin);

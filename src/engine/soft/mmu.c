@@ -210,6 +210,61 @@ bool mmu_probe(struct soft_cpu *cpu, u64 lin, u64 *gpa)
 	return true;
 }
 
+/*
+ * A non-canonical address faults with #SS(0) when the access goes through
+ * SS, #GP(0) otherwise. The slow path does not know the segment, so the
+ * running instruction is decoded again (faults are rare): a memory operand
+ * based on RSP/RBP, or the stack access of PUSH, POP, CALL, RET and the
+ * like.
+ */
+static bool noncanonical_is_stack(struct soft_cpu *cpu, u64 lin)
+{
+	u8 bytes[15];
+	size_t len = 0;
+	struct insn in;
+	unsigned int op, r;
+	u64 rsp = cpu->gpr[GPR_RSP];
+
+	for (; len < sizeof(bytes); len++) {
+		u64 gpa;
+		const u8 *p;
+
+		if (!mmu_probe(cpu, (cpu->seg_base[SEG_CS] + cpu->rip + len) & cpu->lin_mask, &gpa))
+			break;
+		p = gpa_to_hva(cpu->mem, gpa, 1);
+		if (!p)
+			break;
+		bytes[len] = *p;
+	}
+	if (decode_insn(bytes, len, cpu->mode, cpu->rip, &in) <= 0)
+		return false;
+	if ((in.flags & INSN_MEM) && in.seg == SEG_SS) {
+		u64 ea = cpu->gpr[in.base] + (cpu->gpr[in.index] << in.scale) + in.disp;
+
+		if (lin - ea < 16)
+			return true;
+	}
+	if (lin - rsp + 64 > 128)
+		return false;
+	op = in.opcode;
+	r = (in.modrm >> 3) & 7;
+	return (op >= 0x50 && op <= 0x61) || op == 0x68 || op == 0x6a || op == 0x8f ||
+	       op == 0x9a || op == 0x9c || op == 0x9d || (op >= 0xc2 && op <= 0xc3) ||
+	       (op >= 0xc8 && op <= 0xcb) || op == 0xcf || op == 0xe8 ||
+	       op == 0x06 || op == 0x07 || op == 0x0e || op == 0x16 || op == 0x17 ||
+	       op == 0x1e || op == 0x1f || op == 0x1a0 || op == 0x1a1 || op == 0x1a8 ||
+	       op == 0x1a9 || (op == 0xff && (r == 2 || r == 3 || r == 6));
+}
+
+void check_canonical_range(struct soft_cpu *cpu, u64 lin, u64 len)
+{
+	u64 last = lin + len - 1;
+
+	if (cpu_long_mode(cpu) && (!is_canonical(lin) || !is_canonical(last)))
+		cpu_raise(cpu, noncanonical_is_stack(cpu, is_canonical(lin) ? last : lin) ? EXC_SS : EXC_GP,
+			  0, true);
+}
+
 struct tlb_extra *tlb_fill(struct soft_cpu *cpu, u64 lin, enum mem_access acc, bool user)
 {
 	u64 page = PAGE_OF(lin);
@@ -222,7 +277,7 @@ struct tlb_extra *tlb_fill(struct soft_cpu *cpu, u64 lin, enum mem_access acc, b
 
 	cpu->stats.tlb_misses++;
 	if (cpu_long_mode(cpu) && !is_canonical(lin))
-		cpu_raise_gp(cpu, 0);
+		cpu_raise(cpu, noncanonical_is_stack(cpu, lin) ? EXC_SS : EXC_GP, 0, true);
 	if (cpu_paging(cpu)) {
 		u32 err = walk(cpu, lin, acc, user, true, &w);
 

@@ -95,6 +95,7 @@ void soft_cpu_set_rflags(struct soft_cpu *cpu, u64 rflags)
 {
 	cpu->cc_op = CC_EFLAGS;
 	cpu->rflags = rflags | RFLAGS_FIXED;
+	cpu_update_tlb_ptr(cpu);
 	cpu_update_mode(cpu);
 }
 
