@@ -26,6 +26,8 @@
  */
 #define LAYOUT_KVM_IDENTITY_MAP	0xfffbc000ULL
 #define LAYOUT_KVM_TSS		0xfffbd000ULL
+/* --testdev only: pc-testdev's 64 KiB MMIO scratch, where QEMU puts it. */
+#define LAYOUT_TESTDEV_IOMEM	0xff000000ULL
 
 /* Boot data placed by the loader, all in low RAM. */
 #define LAYOUT_GDT		0x00000500ULL
