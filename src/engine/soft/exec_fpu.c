@@ -206,8 +206,18 @@ OP(op_maskmovdqu)
 	u64 base = cpu->gpr[GPR_RDI] & addr_masks[in->asize];
 
 	sse_check(cpu);
-	/* The whole 16 bytes are checked, selected or not, as on hardware. */
-	mem_probe_write(cpu, seg_lin(cpu, in->seg, base), 16, cpu_user(cpu));
+	/*
+	 * As the hardware does it (checked against it): two 8-byte halves,
+	 * the high one first, each checked whole (alignment, then its pages)
+	 * whatever the mask selects.
+	 */
+	for (int h = 1; h >= 0; h--) {
+		u64 lin = seg_lin(cpu, in->seg, (base + 8 * h) & addr_masks[in->asize]);
+
+		if (cpu_alignment_check(cpu) && (lin & 7))
+			cpu_raise(cpu, EXC_AC, 0, true);
+		mem_probe_write(cpu, lin, 8, cpu_user(cpu));
+	}
 	for (unsigned int i = 0; i < 16; i++)
 		if (m->b[i] & 0x80)
 			mem_write8(cpu, seg_lin(cpu, in->seg, (base + i) & addr_masks[in->asize]), v->b[i]);
