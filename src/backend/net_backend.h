@@ -48,8 +48,6 @@ struct net_backend {
 	const struct net_backend_ops *ops;
 };
 
-/* Frames are at most this long: 1500 bytes of MTU, Ethernet and VLAN headers. */
-#define NET_MAX_FRAME	1518
 #define NET_MIN_FRAME	14	/* an Ethernet header */
 
 /* One --net user,hostfwd=: a host port forwarded into the guest. */
