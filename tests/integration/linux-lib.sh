@@ -47,25 +47,29 @@ linux_wait() {
 	return 1
 }
 
-# linux_finish SECONDS: waits for the guest to power off, else kills Kiln;
-# sets linux_rc (124 when killed).
+# linux_finish SECONDS: waits for the guest to power off, else stops Kiln
+# with SIGTERM, which it handles; sets linux_rc, Kiln's exit code (0 either
+# way, unless something went wrong: a sanitizer report exits 1).
 linux_finish() {
 	local i
 	for ((i = 0; i < $1 * 10; i++)); do
 		kill -0 "$linux_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	if kill -0 "$linux_pid" 2>/dev/null; then
-		kill "$linux_pid"
-		wait "$linux_pid" 2>/dev/null
-		linux_rc=124
-	else
-		wait "$linux_pid"
-		linux_rc=$?
-	fi
+	kill "$linux_pid" 2>/dev/null
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$linux_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$linux_pid" 2>/dev/null	# SIGTERM ignored for 10 s: not a clean exit
+	wait "$linux_pid"
+	linux_rc=$?
 	linux_pid=
 	sed -i 's/\r$//' "$linux_tmp/$linux_name.out"	# the serial console's CRLF
 }
+
+# How the last run ended, for diagnostics: exit code and its last messages.
+linux_exit() { echo "Kiln exited $linux_rc; stderr: $(grep -v '^$' "$linux_tmp/$linux_name.err" | tail -n 3)"; }
 
 # The last N lines the guest printed, kernel messages left out.
 linux_console() { grep -v '^\[' "$linux_tmp/$linux_name.out" | tail -n "${1:-8}"; }
@@ -113,6 +117,6 @@ linux_balloon() {
 	rss1=$(linux_rss_kib)
 	linux_finish 0		# the guest's init sleeps; nothing there handles the power button
 	drop=$(((${rss0:-0} - ${rss1:-0}) / 1024))
-	linux_balloon_diag="actual ${actual:-?} MiB, RSS ${rss0:-?} -> ${rss1:-?} KiB (${drop} MiB less)"
-	[ "${actual:-0}" -ge 64 ] && [ "$drop" -ge 48 ]
+	linux_balloon_diag="actual ${actual:-?} MiB, RSS ${rss0:-?} -> ${rss1:-?} KiB (${drop} MiB less); $(linux_exit)"
+	[ "${actual:-0}" -ge 64 ] && [ "$drop" -ge 48 ] && [ "$linux_rc" -eq 0 ]
 }

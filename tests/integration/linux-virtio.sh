@@ -110,8 +110,8 @@ linux_finish 60
 rng_lines=$(grep -c '^rng: [0-9a-f]\{32\}$' "$tmp/probe.out")
 distinct=$(grep '^rng: ' "$tmp/probe.out" | sort -u | wc -l)
 [ "$rng_lines" -eq 4 ] && [ "$distinct" -eq 4 ] && grep -q '^virtio_rng' "$tmp/probe.out" &&
-	! grep -q '^rng: 0\{32\}$' "$tmp/probe.out"
-check 0 $? "$(linux_console 10)"
+	! grep -q '^rng: 0\{32\}$' "$tmp/probe.out" && [ "$linux_rc" -eq 0 ]
+check 0 $? "$(linux_console 10)" "$(linux_exit)"
 grep -q '^hvc-got:pong-hvc' "$tmp/probe.out" && grep -q 'ping-hvc' "$tmp/hvc.seen" 2>/dev/null
 check 1 $? "$(linux_console 4)" "host saw: $(cat "$tmp/hvc.seen" 2>/dev/null)"
 
@@ -153,8 +153,8 @@ EOF
 	sleep 0.2
 done
 linux_finish 60
-grep -q '^dhcp: .*lease of 10.0.2.15 obtained' "$tmp/net.out"
-check 2 $? "$(linux_console 6)"
+grep -q '^dhcp: .*lease of 10.0.2.15 obtained' "$tmp/net.out" && [ "$linux_rc" -eq 0 ]
+check 2 $? "$(linux_console 6)" "$(linux_exit)"
 grep -q "^fetched: $page" "$tmp/net.out"
 check 3 $? "$(linux_console 6)"
 [ "$got" = "$gmark" ]
@@ -244,7 +244,7 @@ EOF
 	sleep 0.2
 done
 linux_finish 60
-grep -q "^vsock-reply: host-answers:$vmsg" "$tmp/vsock.out"
-check 7 $? "$(linux_console 6)"
+grep -q "^vsock-reply: host-answers:$vmsg" "$tmp/vsock.out" && [ "$linux_rc" -eq 0 ]
+check 7 $? "$(linux_console 6)" "$(linux_exit)"
 [[ "$reply" =~ ^OK\ [0-9]+\ FROM-THE-HOST$ ]] && grep -q '^vsock-echo-done' "$tmp/vsock.out"
 check 8 $? "host got: '$reply'" "$(linux_console 6)"
