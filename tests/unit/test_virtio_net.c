@@ -850,6 +850,101 @@ static void test_tap_in_netns(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* --- --net --- */
+
+static int parse_net(struct vm_config *cfg, const char *a, const char *b)
+{
+	char *argv[8] = { "run", "--kernel", "/proc/self/exe", "--net", (char *)a };
+	int argc = 5;
+
+	if (b) {
+		argv[argc++] = "--net";
+		argv[argc++] = (char *)b;
+	}
+	return config_parse_run(cfg, argc, argv);
+}
+
+static void test_cli(void **state)
+{
+	static const char *const bad[] = {
+		"", "bogus", "user,hostfwd=tcp::0-:80", "user,hostfwd=tcp::80",
+		"user,hostfwd=sctp::1-:2", "user,hostfwd=tcp:1.2.3:1-:2", "user,hostfwd=tcp::1-:65536",
+		"user,mac=01:00:00:00:00:00", "user,mac=52:54:00:00:00", "user,mac=52:54:00:00:00:0g",
+		"user,mac=52:54:00:00:00:001", "tap=", "tap=t0,hostfwd=tcp::1-:2",
+		"tap=a-name-of-16-chars", "user,colour=blue",
+	};
+	struct vm_config cfg;
+	char many[16 * 24 + 8] = "user";
+
+	(void)state;
+	assert_int_equal(parse_net(&cfg, "user", "tap=kiln0,mac=52:54:00:00:00:07"), 0);
+	assert_int_equal(cfg.nr_nets, 2);
+	assert_int_equal(cfg.nets[0].kind, NET_USER);
+	assert_false(cfg.nets[0].has_mac);
+	assert_int_equal(cfg.nets[0].nr_hostfwd, 0);
+	assert_int_equal(cfg.nets[1].kind, NET_TAP);
+	assert_string_equal(cfg.nets[1].tap_name, "kiln0");
+	assert_true(cfg.nets[1].has_mac);
+	assert_memory_equal(cfg.nets[1].mac, "\x52\x54\x00\x00\x00\x07", 6);
+	config_release(&cfg);
+
+	assert_int_equal(parse_net(&cfg, "user,hostfwd=tcp::8080-:80,"
+				   "hostfwd=udp:127.0.0.1:5353-10.0.2.15:53,hostfwd=::2222-:22", NULL), 0);
+	assert_int_equal(cfg.nets[0].nr_hostfwd, 3);
+	assert_false(cfg.nets[0].hostfwd[0].udp);
+	assert_int_equal(cfg.nets[0].hostfwd[0].host_addr, 0);
+	assert_int_equal(cfg.nets[0].hostfwd[0].host_port, 8080);
+	assert_int_equal(cfg.nets[0].hostfwd[0].guest_addr, 0);
+	assert_int_equal(cfg.nets[0].hostfwd[0].guest_port, 80);
+	assert_true(cfg.nets[0].hostfwd[1].udp);
+	assert_int_equal(cfg.nets[0].hostfwd[1].host_addr, htonl(INADDR_LOOPBACK));
+	assert_int_equal(cfg.nets[0].hostfwd[1].guest_addr, inet_addr("10.0.2.15"));
+	assert_int_equal(cfg.nets[0].hostfwd[1].guest_port, 53);
+	assert_false(cfg.nets[0].hostfwd[2].udp);	/* no protocol: tcp */
+	config_release(&cfg);
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		if (parse_net(&cfg, bad[i], NULL) != -1)
+			fail_msg("--net '%s' was accepted", bad[i]);
+		config_release(&cfg);
+	}
+	/* At most 16 hostfwd rules, and 4 cards. */
+	for (int i = 0; i < 17; i++)
+		sprintf(many + strlen(many), ",hostfwd=tcp::%d-:1", 1000 + i);
+	assert_int_equal(parse_net(&cfg, many, NULL), -1);
+	config_release(&cfg);
+	{
+		char *argv[] = { "run", "--kernel", "/proc/self/exe", "--net", "user", "--net", "user",
+				 "--net", "user", "--net", "user", "--net", "user" };
+
+		assert_int_equal(config_parse_run(&cfg, 13, argv), -1);
+		config_release(&cfg);
+	}
+}
+
+/* A card without mac= gets the default, 52:54:00:12:34:56. */
+static void test_default_mac(void **state)
+{
+	struct vm_config cfg;
+	struct vtd_dev d;
+	struct vm *vm = vtd_vm_create();
+	const struct vm_config *saved = vm->cfg;
+	u8 mac[6];
+
+	(void)state;
+	assert_int_equal(parse_net(&cfg, "user", NULL), 0);
+	cfg.mem_size = saved->mem_size;
+	vm->cfg = &cfg;
+	assert_int_equal(virtio_net_init_all(vm), 0);
+	assert_int_equal(vtd_probe(vm, VIRTIO_ID_NET, &d), 0);
+	for (int i = 0; i < 6; i++)
+		mac[i] = vtd_bar_read(&d, d.device + i, 1);
+	assert_memory_equal(mac, "\x52\x54\x00\x12\x34\x56", 6);
+	vm->cfg = saved;
+	vtd_vm_destroy(vm);
+	config_release(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -869,6 +964,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slirp_tcp_to_host_loopback, setup_slirp, teardown),
 		cmocka_unit_test_setup_teardown(test_slirp_hostfwd, setup_slirp_hostfwd, teardown),
 		cmocka_unit_test(test_tap_in_netns),
+		cmocka_unit_test(test_cli),
+		cmocka_unit_test(test_default_mac),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
