@@ -35,15 +35,23 @@ int vsock_uds_listen(const char *path)
 		pr_err("--vsock uds=%s: the path is too long", path);
 		return -1;
 	}
-	if (!lstat(path, &st)) {
-		/* A socket is what a previous run left; anything else is not ours. */
-		if (!S_ISSOCK(st.st_mode)) {
-			pr_err("--vsock uds=%s: exists and is not a socket", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && !lstat(path, &st)) {
+		/*
+		 * A socket nobody listens on is what a previous run left: ours
+		 * to replace. A live one, or anything else, is not.
+		 */
+		if (!S_ISSOCK(st.st_mode) || !connect(fd, (struct sockaddr *)&a, sizeof(a)) ||
+		    errno == EAGAIN) {
+			pr_err("--vsock uds=%s: %s", path, S_ISSOCK(st.st_mode) ?
+			       "another program listens there" : "exists and is not a socket");
+			close(fd);
 			return -1;
 		}
+		close(fd);
 		unlink(path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	}
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 64)) {
 		pr_err("--vsock uds=%s: %m", path);
 		if (fd >= 0)

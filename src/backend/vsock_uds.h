@@ -21,8 +21,9 @@
 #define VSOCK_CONNECT_LINE_MAX	32
 
 /*
- * Listens on path. A stale socket left there is replaced; anything else
- * at path is an error. Returns the fd, or -1 with a message.
+ * Listens on path. A socket nobody listens on (a previous run's) is
+ * replaced; a live one, or anything else at path, is an error. Returns the
+ * fd, or -1 with a message.
  */
 int vsock_uds_listen(const char *path);
 

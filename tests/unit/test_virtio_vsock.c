@@ -553,6 +553,36 @@ static void test_parse_connect(void **state)
 	assert_int_equal(vsock_parse_connect("CONNECT 00000000000000000000001", 31, &port), -1);
 }
 
+/* PATH: a stale socket is replaced; a live one, or a file, is not ours. */
+static void test_listen_path(void **state)
+{
+	char dir[] = "/tmp/kiln-vsock-XXXXXX", path[64], cmd[64];
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int s, fd;
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/v.sock", dir);
+	strcpy(a.sun_path, path);
+	s = socket(AF_UNIX, SOCK_STREAM, 0);
+	assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s, 1), 0);
+	assert_int_equal(vsock_uds_listen(path), -1);		/* someone listens */
+	close(s);						/* now it is stale */
+	fd = vsock_uds_listen(path);
+	assert_true(fd >= 0);
+	vsock_uds_unlisten(fd, path);
+	assert_int_not_equal(access(path, F_OK), 0);		/* removed at the end */
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	assert_int_equal(vsock_uds_listen(path), -1);		/* a file stays */
+	assert_int_equal(access(path, F_OK), 0);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static int parse(struct vm_config *cfg, const char *val)
 {
 	char *argv[] = { "run", "--kernel", "/proc/self/exe", "--vsock", (char *)val };
@@ -608,6 +638,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_short_transmit_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_closes_connections, setup, teardown),
 		cmocka_unit_test(test_parse_connect),
+		cmocka_unit_test(test_listen_path),
 		cmocka_unit_test(test_cli),
 	};
 
