@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "dev/pc_testdev.h"
 
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bus/bus.h"
 #include "lib/log.h"
 #include "machine/irq.h"
+#include "machine/layout.h"
 #include "machine/vm.h"
 
 #define SCRATCH_PORTS 4
@@ -14,6 +17,8 @@
 struct pc_testdev {
 	struct vm *vm;
 	u32 scratch;		/* atomically: vCPUs may race on it */
+	pthread_mutex_t iomem_lock;
+	u8 iomem[PC_TESTDEV_IOMEM_SIZE];
 };
 
 /* Byte i of the access lands on register byte (offset + i) % 4. */
@@ -83,6 +88,30 @@ static const struct bus_device_ops irq_line_ops = {
 	.write = irq_line_write,
 };
 
+/* Plain memory behind MMIO exits: the engine must emulate every access. */
+static void iomem_read(void *opaque, u64 offset, void *data, unsigned int len)
+{
+	struct pc_testdev *t = opaque;
+
+	pthread_mutex_lock(&t->iomem_lock);
+	memcpy(data, &t->iomem[offset], len);
+	pthread_mutex_unlock(&t->iomem_lock);
+}
+
+static void iomem_write(void *opaque, u64 offset, const void *data, unsigned int len)
+{
+	struct pc_testdev *t = opaque;
+
+	pthread_mutex_lock(&t->iomem_lock);
+	memcpy(&t->iomem[offset], data, len);
+	pthread_mutex_unlock(&t->iomem_lock);
+}
+
+static const struct bus_device_ops iomem_ops = {
+	.read = iomem_read,
+	.write = iomem_write,
+};
+
 static const struct {
 	u16 port;
 	u16 len;
@@ -101,12 +130,19 @@ static void unregister_ranges(struct vm *vm, unsigned int n)
 		bus_unregister(&vm->pio_bus, ranges[n].port);
 }
 
+static void pc_testdev_free(struct pc_testdev *t)
+{
+	pthread_mutex_destroy(&t->iomem_lock);
+	free(t);
+}
+
 static void pc_testdev_destroy(void *opaque)
 {
 	struct pc_testdev *t = opaque;
 
+	bus_unregister(&t->vm->mmio_bus, LAYOUT_TESTDEV_IOMEM);
 	unregister_ranges(t->vm, ARRAY_SIZE(ranges));
-	free(t);
+	pc_testdev_free(t);
 }
 
 int pc_testdev_create(struct vm *vm)
@@ -120,15 +156,24 @@ int pc_testdev_create(struct vm *vm)
 		return -1;
 	}
 	t->vm = vm;
+	pthread_mutex_init(&t->iomem_lock, NULL);
 	for (i = 0; i < ARRAY_SIZE(ranges); i++) {
 		if (bus_register(&vm->pio_bus, ranges[i].port, ranges[i].len, ranges[i].ops, t,
 				 ranges[i].name)) {
 			pr_err("pc-testdev: ports %#x-%#x are taken", ranges[i].port,
 			       ranges[i].port + ranges[i].len - 1);
 			unregister_ranges(vm, i);
-			free(t);
+			pc_testdev_free(t);
 			return -1;
 		}
+	}
+	if (bus_register(&vm->mmio_bus, LAYOUT_TESTDEV_IOMEM, PC_TESTDEV_IOMEM_SIZE, &iomem_ops,
+			 t, "pc-testdev-iomem")) {
+		pr_err("pc-testdev: MMIO %#llx+%#x is taken", LAYOUT_TESTDEV_IOMEM,
+		       PC_TESTDEV_IOMEM_SIZE);
+		unregister_ranges(vm, i);
+		pc_testdev_free(t);
+		return -1;
 	}
 	dev.opaque = t;
 	if (vm_add_device(vm, &dev)) {

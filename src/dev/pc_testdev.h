@@ -15,7 +15,10 @@
  *                page in a way a guest could observe;
  *   0xe8-0xeb    the same scratch register, byte-wide view;
  *   0x2000+n     n < 24: writing v sets interrupt line GSI n to (v != 0),
- *                what the IOAPIC tests use to raise edges and levels.
+ *                what the IOAPIC tests use to raise edges and levels;
+ *   MMIO at LAYOUT_TESTDEV_IOMEM, 64 KiB that read back what was written:
+ *                memory the engine must emulate access by access (the
+ *                emulator test runs its ALU, string and SSE checks there).
  */
 
 struct vm;
@@ -25,6 +28,7 @@ struct vm;
 #define PC_TESTDEV_PORT_SCRATCH_BYTE	0xe8
 #define PC_TESTDEV_PORT_IRQ		0x2000
 #define PC_TESTDEV_NR_IRQ_LINES		24	/* the IOAPIC's pins */
+#define PC_TESTDEV_IOMEM_SIZE		0x10000
 
 int pc_testdev_create(struct vm *vm);
 

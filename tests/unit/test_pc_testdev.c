@@ -7,6 +7,7 @@
 
 #include "dev/pc_testdev.h"
 #include "dev_fake_vm.h"
+#include "machine/layout.h"
 
 static struct vm *create(void)
 {
@@ -74,6 +75,33 @@ static void flush_port_takes_addresses(void **state)
 	vm_destroy(vm);
 }
 
+/* The emulator test's MMIO page: what is written reads back, at any width. */
+static void iomem_is_memory_behind_mmio(void **state)
+{
+	struct vm *vm = create();
+	u64 v = 0x1122334455667788ULL, r = 0;
+	u32 w;
+	u8 b;
+
+	(void)state;
+	assert_true(bus_write(&vm->mmio_bus, LAYOUT_TESTDEV_IOMEM + 0x100, &v, 8));
+	assert_true(bus_read(&vm->mmio_bus, LAYOUT_TESTDEV_IOMEM + 0x100, &r, 8));
+	assert_int_equal(r, v);
+	assert_true(bus_read(&vm->mmio_bus, LAYOUT_TESTDEV_IOMEM + 0x102, &w, 4));
+	assert_int_equal(w, 0x33445566);
+	b = 0xab;
+	assert_true(bus_write(&vm->mmio_bus, LAYOUT_TESTDEV_IOMEM + 0x103, &b, 1));
+	assert_true(bus_read(&vm->mmio_bus, LAYOUT_TESTDEV_IOMEM + 0x100, &r, 8));
+	assert_int_equal(r, 0x11223344ab667788ULL);
+	/* The last 8 bytes are inside; an access running past the end is not. */
+	assert_true(bus_write(&vm->mmio_bus, LAYOUT_TESTDEV_IOMEM + PC_TESTDEV_IOMEM_SIZE - 8,
+			      &v, 8));
+	assert_false(bus_write(&vm->mmio_bus, LAYOUT_TESTDEV_IOMEM + PC_TESTDEV_IOMEM_SIZE - 4,
+			       &v, 8));
+	assert_false(bus_read(&vm->mmio_bus, LAYOUT_TESTDEV_IOMEM + PC_TESTDEV_IOMEM_SIZE, &r, 1));
+	vm_destroy(vm);
+}
+
 static void ports_are_claimed_once(void **state)
 {
 	struct vm *vm = create();
@@ -90,6 +118,7 @@ int main(void)
 		cmocka_unit_test(scratch_register_round_trips),
 		cmocka_unit_test(irq_lines_follow_writes),
 		cmocka_unit_test(flush_port_takes_addresses),
+		cmocka_unit_test(iomem_is_memory_behind_mmio),
 		cmocka_unit_test(ports_are_claimed_once),
 	};
 
