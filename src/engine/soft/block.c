@@ -557,7 +557,8 @@ struct block *block_find(struct soft_cpu *cpu)
 	u64 pc = cpu->rip, cs_base = cpu->seg_base[SEG_CS];
 	u64 lin = (cs_base + pc) & cpu->lin_mask;
 	u32 mode = cpu->mode |
-		   (cpu->single_step || (cpu->rflags & RFLAGS_TF) ? BLOCK_MODE_SINGLE_STEP : 0);
+		   (cpu->single_step || cpu->step_once || (cpu->rflags & RFLAGS_TF) ?
+		    BLOCK_MODE_SINGLE_STEP : 0);
 	unsigned int idx = (lin >> 12) & (TLB_SIZE - 1);
 	const struct tlb_entry *e = &cpu->tlb[idx];
 	unsigned int jc = jmp_cache_slot(pc);

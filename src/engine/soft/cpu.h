@@ -198,6 +198,8 @@ struct soft_cpu {
 	u8 intr_shadow;			/* 1 after STI / MOV SS / POP SS */
 	bool halted;
 	bool single_step;		/* translate blocks of one instruction */
+	bool db_trap;			/* a single-step #DB is due after this block */
+	bool step_once;			/* the next block is one instruction (shadow ends) */
 	bool trace_exec;		/* debug: log every block entry (KILN_SOFT_TRACE) */
 
 	struct segment seg[NR_SEGS];
@@ -210,6 +212,7 @@ struct soft_cpu {
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
 	u64 pat, tsc_aux, tsc_offset, misc_enable, apic_base, mtrr_def_type;
 	u64 hwcr, de_cfg;		/* AMD MSRs Linux touches on this family */
+	u64 k7_perf[8];			/* legacy PMU: EVNTSEL0-3, PERFCTR0-3 (not counting) */
 	const char *fatal;		/* why the engine cannot go on (EXEC_ERROR) */
 
 	/* Exception being raised (set before the longjmp to the run loop). */

@@ -127,4 +127,7 @@ void cpuid_query(struct soft_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 	}
 	/* Leaves owned by the irqchip/kvmclock side (0x40000000 range). */
 	soft_irq_cpuid(cpu, leaf, subleaf, out);
+	/* A LAPIC disabled through IA32_APIC_BASE vanishes from CPUID. */
+	if ((leaf == 1 || leaf == 0x80000001u) && !(cpu->apic_base & (1ULL << 11)))
+		out[3] &= ~F1D_APIC;
 }

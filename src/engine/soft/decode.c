@@ -527,6 +527,9 @@ static insn_fn select_0f01(struct dstate *d, struct insn *in)
 		}
 	}
 	switch (d->modrm) {
+	case 0xc1:	/* VMCALL */
+	case 0xd9:	/* VMMCALL */
+		return op_vmcall;
 	case 0xf8:
 		return d->mode == CPU_MODE_64 ? op_swapgs : NULL;
 	case 0xf9:

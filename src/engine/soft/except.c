@@ -70,8 +70,15 @@ struct event {
 	u32 error;
 	bool soft;		/* INT n/INT3/INTO: gate DPL checked */
 	bool ext;		/* external interrupt: EXT bit in error codes */
+	bool fault;		/* RF set in the pushed RFLAGS (SDM 17.3.1.1) */
 	u64 ret_ip;		/* RIP pushed */
 };
+
+/* RFLAGS as the event frame holds it. */
+static u64 frame_rflags(struct soft_cpu *cpu, const struct event *ev)
+{
+	return cpu_get_rflags(cpu) | (ev->fault ? RFLAGS_RF : 0);
+}
 
 static u32 idt_error(const struct event *ev)
 {
@@ -159,7 +166,7 @@ static void deliver_long(struct soft_cpu *cpu, const struct event *ev)
 
 	frame[n++] = cpu->seg[SEG_SS].selector;
 	frame[n++] = cpu->gpr[GPR_RSP];
-	frame[n++] = cpu_get_rflags(cpu);
+	frame[n++] = frame_rflags(cpu, ev);
 	frame[n++] = cpu->seg[SEG_CS].selector;
 	frame[n++] = ev->ret_ip;
 	if (ev->has_error)
@@ -255,7 +262,7 @@ static void deliver_protected(struct soft_cpu *cpu, const struct event *ev)
 		ss = cpu->seg[SEG_SS];
 		sp = cpu->gpr[GPR_RSP];
 	}
-	frame[n++] = cpu_get_rflags(cpu);
+	frame[n++] = frame_rflags(cpu, ev);
 	frame[n++] = cpu->seg[SEG_CS].selector;
 	frame[n++] = ev->ret_ip;
 	if (ev->has_error)
@@ -338,6 +345,10 @@ void cpu_deliver_pending_exception(struct soft_cpu *cpu)
 	}
 	if (!has_error_code(ev.vector) || cpu_real_mode(cpu))
 		ev.has_error = false;
+	/* Faults (not traps, INT n or #DF) push RFLAGS with RF set. */
+	ev.fault = !ev.soft && ev.vector != EXC_DB && ev.vector != EXC_BP &&
+		   ev.vector != EXC_OF && ev.vector != EXC_DF && ev.vector != EXC_MC &&
+		   ev.vector != EXC_NMI;
 	if (ev.vector == EXC_NMI)
 		cpu->nmi_blocked = true;
 	cpu->delivering = ev.vector;

@@ -42,7 +42,6 @@ enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 	for (;;) {
 		struct block *b;
 		const struct insn *in;
-		bool tf;
 
 		if (unlikely(cpu->fatal))
 			return EXEC_ERROR;
@@ -79,20 +78,23 @@ enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 			cpu->last_block = NULL;
 		}
 		cpu->intr_shadow = 0;
+		cpu->step_once = false;
 		cpu->stats.insns += b->n;
 		cpu->stats.mem_insns += b->nmem;
 		cpu->stats.blocks_run++;
-		tf = cpu->rflags & RFLAGS_TF;
+		cpu->db_trap = cpu->rflags & RFLAGS_TF;
 		in = b->insns;
 		do {
 			in = in->fn(cpu, in);
 		} while (in);
 		/*
 		 * RFLAGS.TF at the start of the instruction (blocks are single
-		 * instructions then): a #DB trap after it, unless a MOV SS
-		 * shadow delays it.
+		 * instructions then; SYSCALL and SYSRET look at TF at their end
+		 * instead): a #DB trap after it, unless a MOV SS shadow delays
+		 * it.
 		 */
-		if (unlikely(tf) && !cpu->intr_shadow && !cpu->halted) {
+		if (unlikely(cpu->db_trap) && !cpu->intr_shadow && !cpu->halted) {
+			cpu->db_trap = false;
 			cpu->dr[6] |= 1ULL << 14;	/* BS */
 			cpu_raise(cpu, EXC_DB, 0, false);
 		}

@@ -105,12 +105,15 @@ void cpu_write_rflags(struct soft_cpu *cpu, u64 v, unsigned int size, bool iret)
 		changeable |= RFLAGS_IOPL;
 	if (cpu->cpl <= cpu_iopl(cpu))
 		changeable |= RFLAGS_IF;
-	if (iret && cpu->cpl == 0)
-		changeable |= RFLAGS_RF;
+	/*
+	 * RF only suppresses instruction breakpoints (not implemented) for
+	 * the next instruction and is cleared after it: keep it clear.
+	 */
+	(void)iret;
 	if (size == 2)
 		changeable &= 0xffff;
 	cpu_flags_materialize(cpu);
-	f = (cpu->rflags & ~changeable) | (v & changeable);
+	f = ((cpu->rflags & ~changeable) | (v & changeable)) & ~RFLAGS_RF;
 	cpu->rflags = f | RFLAGS_FIXED;
 	cpu_update_tlb_ptr(cpu);
 	if (!was_if && (f & RFLAGS_IF))

@@ -334,6 +334,19 @@ OP(op_swapgs)
 	return next_insn(cpu, in);
 }
 
+/*
+ * VMCALL/VMMCALL: the KVM hypercall ABI, which the kvmclock leaves
+ * advertise. No hypercall is implemented: -KVM_ENOSYS in RAX at CPL 0,
+ * -KVM_EPERM above, as KVM answers.
+ */
+OP(op_vmcall)
+{
+	if (cpu->vcpu)
+		vcpu_count_exit(cpu->vcpu, EXIT_HYPERCALL);
+	cpu->gpr[GPR_RAX] = cpu->cpl ? (u64)-1 : (u64)-1000;
+	return next_insn(cpu, in);
+}
+
 static void load_ldt(struct soft_cpu *cpu, u16 sel)
 {
 	struct segment s;
@@ -348,7 +361,7 @@ static void load_ldt(struct soft_cpu *cpu, u16 sel)
 		cpu_raise_gp(cpu, sel & ~3u);
 	lo = desc_read(cpu, sel, EXC_GP, cpu_long_mode(cpu) ? &hi : NULL);
 	desc_decode(lo, hi, sel, &s);
-	if (s.s || s.type != 2)
+	if (s.s || s.type != 2 || (cpu_long_mode(cpu) && !is_canonical(s.base)))
 		cpu_raise_gp(cpu, sel & ~3u);
 	if (!s.present)
 		cpu_raise(cpu, EXC_NP, sel & ~3u, true);
@@ -364,7 +377,8 @@ static void load_tr(struct soft_cpu *cpu, u16 sel)
 		cpu_raise_gp(cpu, sel & ~3u);
 	lo = desc_read(cpu, sel, EXC_GP, cpu_long_mode(cpu) ? &hi : NULL);
 	desc_decode(lo, hi, sel, &s);
-	if (s.s || (s.type != 9 && !(s.type == 1 && !cpu_long_mode(cpu))))
+	if (s.s || (s.type != 9 && !(s.type == 1 && !cpu_long_mode(cpu))) ||
+	    (cpu_long_mode(cpu) && !is_canonical(s.base)))
 		cpu_raise_gp(cpu, sel & ~3u);
 	if (!s.present)
 		cpu_raise(cpu, EXC_NP, sel & ~3u, true);
@@ -525,6 +539,7 @@ OP(op_syscall)
 		cpu_set_cpl(cpu, 0);
 		cpu_update_mode(cpu);
 		cpu->rip = from64 ? cpu->lstar : cpu->cstar;
+		cpu->db_trap = cpu->rflags & RFLAGS_TF;	/* TF at the end counts */
 	} else {
 		cpu->gpr[GPR_RCX] = (u32)next;
 		cpu->rflags &= ~(RFLAGS_IF | RFLAGS_VM | RFLAGS_RF);
@@ -533,6 +548,7 @@ OP(op_syscall)
 		cpu_set_cpl(cpu, 0);
 		cpu_update_mode(cpu);
 		cpu->rip = (u32)cpu->star;
+		cpu->db_trap = cpu->rflags & RFLAGS_TF;
 	}
 	return NULL;
 }
@@ -564,6 +580,8 @@ OP(op_sysret)
 	cpu_set_cpl(cpu, 3);
 	cpu_update_mode(cpu);
 	cpu->rip = target;
+	/* A single-step trap follows SYSRET when it leaves TF set. */
+	cpu->db_trap = cpu->rflags & RFLAGS_TF;
 	if (cpu->rflags & RFLAGS_IF)
 		soft_irq_window_opened(cpu);
 	return NULL;

@@ -51,6 +51,14 @@ bool msr_read(struct soft_cpu *cpu, u32 index, u64 *val)
 	case MSR_MTRR_DEF_TYPE: *val = cpu->mtrr_def_type; return true;
 	case MSR_K7_HWCR: *val = cpu->hwcr; return true;
 	case MSR_AMD64_DE_CFG: *val = cpu->de_cfg; return true;
+	case MSR_K7_EVNTSEL0 ... MSR_K7_PERFCTR3:
+		*val = cpu->k7_perf[index - MSR_K7_EVNTSEL0];
+		return true;
+	/* Machine check: no banks (MCE is not advertised), nothing to report. */
+	case MSR_MCG_CAP:
+	case MSR_MCG_STATUS:
+		*val = 0;
+		return true;
 	default:
 		pr_debug("soft: rdmsr %#x: no such MSR (#GP)", index);
 		return false;
@@ -122,6 +130,13 @@ bool msr_write(struct soft_cpu *cpu, u32 index, u64 val)
 		return true;
 	case MSR_K7_HWCR: cpu->hwcr = val; return true;
 	case MSR_AMD64_DE_CFG: cpu->de_cfg = val; return true;
+	case MSR_MCG_STATUS:
+		return val == 0;
+	case MSR_K7_EVNTSEL0 ... MSR_K7_PERFCTR3:
+		/* Family 15's legacy PMU: kept, but the counters do not count. */
+		cpu->k7_perf[index - MSR_K7_EVNTSEL0] = index >= MSR_K7_PERFCTR0 ?
+			val & ((1ULL << 48) - 1) : val;
+		return true;
 	default:
 		pr_debug("soft: wrmsr %#x=%#llx: no such MSR (#GP)", index, (unsigned long long)val);
 		return false;

@@ -138,6 +138,7 @@ DECLARE_OP(op_smsw);
 DECLARE_OP(op_lmsw);
 DECLARE_OP(op_invlpg);
 DECLARE_OP(op_swapgs);
+DECLARE_OP(op_vmcall);				/* VMCALL, VMMCALL: KVM's hypercall ABI */
 DECLARE_OP(op_grp6);				/* 0F 00: sub = /digit */
 DECLARE_OP(op_lar);				/* sub: 0 lar, 1 lsl */
 DECLARE_OP(op_wbinvd);

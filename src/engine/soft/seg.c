@@ -3,6 +3,7 @@
 #include "engine/soft/seg.h"
 
 #include "engine/soft/exec.h"
+#include "engine/soft/soft_irq_glue.h"
 #include "lib/log.h"
 
 #define TYPE_CODE	0x8
@@ -356,7 +357,12 @@ void cpu_iret(struct soft_cpu *cpu, unsigned int osize)
 	struct segment cs, ss;
 	bool outer;
 
-	cpu->nmi_blocked = false;
+	if (cpu->nmi_blocked) {
+		/* IRET ends NMI blocking: a latched NMI may go now. */
+		cpu->nmi_blocked = false;
+		if (cpu->nmi_pending)
+			soft_irq_window_opened(cpu);
+	}
 	if (!pm(cpu)) {
 		if (cpu->rflags & RFLAGS_VM) {
 			pr_warn_once("soft: IRET in virtual-8086 mode is not implemented");

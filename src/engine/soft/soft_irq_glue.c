@@ -173,8 +173,22 @@ void soft_irq_boundary(struct soft_cpu *cpu)
 	ev = lapic_take_events(l, &sipi);
 	if (ev)
 		handle_events(cpu, ev, sipi);
-	if (cpu->wait_sipi || cpu->intr_shadow || cpu->inject_vector >= 0)
+	if (cpu->wait_sipi || cpu->inject_vector >= 0)
 		return;
+	if (cpu->intr_shadow) {
+		/*
+		 * Blocked for one instruction only: look again at the very next
+		 * boundary, or a loop that always comes back here right after
+		 * its STI would never let the event in.
+		 */
+		if ((cpu->nmi_pending && !cpu->nmi_blocked) ||
+		    ((cpu->rflags & RFLAGS_IF) && lapic_has_interrupt(l))) {
+			/* Exactly one instruction, then back here. */
+			cpu->step_once = true;
+			__atomic_or_fetch(cpu->reqs, SOFT_REQ_IRQ, __ATOMIC_RELAXED);
+		}
+		return;
+	}
 	if (cpu->nmi_pending && !cpu->nmi_blocked) {
 		cpu->nmi_pending = false;
 		cpu->inject_vector = EXC_NMI;

@@ -18,6 +18,7 @@ bool msr_write(struct soft_cpu *cpu, u32 index, u64 val);
 #define MSR_SYSENTER_ESP	0x175
 #define MSR_SYSENTER_EIP	0x176
 #define MSR_MCG_CAP		0x179
+#define MSR_MCG_STATUS		0x17a
 #define MSR_MISC_ENABLE		0x1a0
 #define MSR_PAT			0x277
 #define MSR_MTRR_DEF_TYPE	0x2ff
@@ -31,6 +32,9 @@ bool msr_write(struct soft_cpu *cpu, u32 index, u64 val);
 #define MSR_GS_BASE		0xc0000101
 #define MSR_KERNEL_GS_BASE	0xc0000102
 #define MSR_TSC_AUX		0xc0000103
+#define MSR_K7_EVNTSEL0		0xc0010000	/* ... EVNTSEL3 0xc0010003 */
+#define MSR_K7_PERFCTR0		0xc0010004	/* ... PERFCTR3 0xc0010007 */
+#define MSR_K7_PERFCTR3		0xc0010007
 #define MSR_K7_HWCR		0xc0010015
 #define MSR_AMD64_DE_CFG	0xc0011029
 
