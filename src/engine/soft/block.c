@@ -470,10 +470,12 @@ retry:
 				tmp[n].fn = op_insn_too_long;
 				tmp[n].dflags = DF_END;
 				tmp[n].idx = n;
+				tmp[n].pcoff = cur_pc - pc;
 				n++;
 				break;
 			}
 			tmp[n].idx = n;
+			tmp[n].pcoff = cur_pc - pc;
 			n++;
 			off += ret;
 			cur_pc += ret;
@@ -486,6 +488,7 @@ retry:
 	memset(&tmp[n], 0, sizeof(tmp[n]));
 	tmp[n].fn = op_block_end;
 	tmp[n].idx = n;
+	tmp[n].pcoff = n ? tmp[n - 1].pcoff + tmp[n - 1].len : 0;
 
 	pthread_mutex_lock(&cc->lock);
 	{

@@ -58,8 +58,12 @@ struct insn;
  * Every instruction is one handler call. A handler returns the next insn
  * to run: in + 1 within a block, the first insn of a chained block, or
  * NULL to go back to the dispatch loop (which then looks up cpu->rip).
- * cpu->rip holds the address of the running instruction until the handler
- * retires it, so a fault raised from anywhere inside reports that address.
+ *
+ * RIP is kept lazily: while a block runs, cpu->rip is the address of the
+ * block's first instruction and cpu->cur the running insn, whose address
+ * is cpu->rip + cur->pcoff (insn_rip()). A fault folds the two (so the
+ * guest sees the faulting instruction's address); a handler that leaves
+ * the block sets cpu->rip to where execution continues.
  */
 typedef const struct insn *(*insn_fn)(struct soft_cpu *cpu, const struct insn *in);
 
@@ -100,6 +104,7 @@ struct insn {
 	u8 prefix;		/* SSE mandatory prefix, enum sse_prefix */
 	u8 sse_flags;		/* SSE_F_* */
 	u8 dflags;		/* DF_*: what the block translator needs to know */
+	u32 pcoff;		/* offset from the block's first instruction */
 };
 
 #define DF_END		(1u << 0)	/* ends the block */
@@ -181,7 +186,8 @@ struct soft_cpu_stats {
 struct soft_cpu {
 	/* Hot state first. */
 	u64 gpr[NR_GPRS + 1];		/* + gpr[REG_ZERO], always 0 */
-	u64 rip;
+	u64 rip;			/* in a block: the block's start (see insn_fn) */
+	const struct insn *cur;		/* the running insn, NULL between blocks */
 	/* Lazy flags: see flags.h. */
 	u64 cc_dst, cc_src, cc_src2;
 	u32 cc_op;
@@ -333,6 +339,23 @@ static inline bool is_canonical(u64 a)
 	return (u64)((s64)(a << 16) >> 16) == a;
 }
 
+/* The address of a running insn, and of the one after it. */
+static inline u64 insn_rip(const struct soft_cpu *cpu, const struct insn *in)
+{
+	return cpu->rip + in->pcoff;
+}
+
+static inline u64 insn_next_rip(const struct soft_cpu *cpu, const struct insn *in)
+{
+	return cpu->rip + in->pcoff + in->len;
+}
+
+/* The exact RIP at any time (mid-block too). */
+static inline u64 cpu_current_rip(const struct soft_cpu *cpu)
+{
+	return cpu->rip + (cpu->cur ? cpu->cur->pcoff : 0);
+}
+
 /*
  * Retires the running instruction and runs the next one of the block: a
  * tail call, so a block runs as a chain of jumps between handlers (the
@@ -341,9 +364,17 @@ static inline bool is_canonical(u64 a)
  */
 static inline const struct insn *next_insn(struct soft_cpu *cpu, const struct insn *in)
 {
-	cpu->rip += in->len;
 	in++;
+	cpu->cur = in;
 	return in->fn(cpu, in);
+}
+
+/* Retires the running instruction and leaves the block after it. */
+static inline const struct insn *retire_exit(struct soft_cpu *cpu, const struct insn *in)
+{
+	cpu->rip = insn_next_rip(cpu, in);
+	cpu->cur = NULL;
+	return NULL;
 }
 
 /* ---------------------------------------------------------------------- */

@@ -12,8 +12,18 @@
 #include "engine/soft/soft_irq_glue.h"
 #include "lib/log.h"
 
+/* Mid-block, RIP is the block's start plus the running insn's offset. */
+static inline void fold_rip(struct soft_cpu *cpu)
+{
+	if (cpu->cur) {
+		cpu->rip += cpu->cur->pcoff;
+		cpu->cur = NULL;
+	}
+}
+
 _Noreturn void cpu_raise(struct soft_cpu *cpu, int vector, u32 error, bool has_error)
 {
+	fold_rip(cpu);
 	cpu->exc_vector = vector;
 	cpu->exc_error = error;
 	cpu->exc_has_error = has_error;
@@ -40,6 +50,7 @@ _Noreturn void cpu_raise_pf(struct soft_cpu *cpu, u64 addr, u32 error)
 
 _Noreturn void cpu_raise_soft_int(struct soft_cpu *cpu, int vector, u64 next_rip)
 {
+	fold_rip(cpu);
 	cpu->exc_vector = vector;
 	cpu->exc_error = 0;
 	cpu->exc_has_error = false;
@@ -50,6 +61,7 @@ _Noreturn void cpu_raise_soft_int(struct soft_cpu *cpu, int vector, u64 next_rip
 
 _Noreturn void cpu_exit_loop(struct soft_cpu *cpu)
 {
+	fold_rip(cpu);
 	cpu->exc_vector = -1;
 	_longjmp(cpu->jmp, 1);
 }

@@ -85,8 +85,10 @@ enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 		cpu->db_trap = cpu->rflags & RFLAGS_TF;
 		in = b->insns;
 		do {
+			cpu->cur = in;
 			in = in->fn(cpu, in);
 		} while (in);
+		cpu->cur = NULL;
 		/*
 		 * RFLAGS.TF at the start of the instruction (blocks are single
 		 * instructions then; SYSCALL and SYSRET look at TF at their end

@@ -10,13 +10,13 @@
 
 OP(op_block_end)
 {
+	cpu->rip = insn_rip(cpu, in);
 	return block_exit(cpu, in, 0);
 }
 
 OP(op_stale)
 {
-	(void)cpu;
-	(void)in;
+	cpu->rip = insn_rip(cpu, in);
 	return NULL;
 }
 
@@ -39,7 +39,7 @@ jcc_body(struct soft_cpu *cpu, const struct insn *in, unsigned int cond)
 		cpu->rip = in->imm;
 		return block_exit(cpu, in, 0);
 	}
-	cpu->rip += in->len;
+	cpu->rip = insn_next_rip(cpu, in);
 	return block_exit(cpu, in, 1);
 }
 
@@ -97,7 +97,7 @@ fused_body(struct soft_cpu *cpu, const struct insn *in, unsigned int cond, unsig
 		cpu->rip = j->imm;
 		return block_exit(cpu, j, 0);
 	}
-	cpu->rip += in->len + j->len;
+	cpu->rip = insn_next_rip(cpu, j);
 	return block_exit(cpu, j, 1);
 }
 
@@ -137,7 +137,7 @@ const insn_fn op_fused_cmp_jcc[2][2][2][16] = {
 
 OP(op_call)
 {
-	push(cpu, in->osize, (cpu->rip + in->len) & ip_mask(cpu, in->osize));
+	push(cpu, in->osize, insn_next_rip(cpu, in) & ip_mask(cpu, in->osize));
 	cpu->rip = in->imm;
 	return block_exit(cpu, in, 0);
 }
@@ -166,7 +166,7 @@ OP(op_call_rm)
 	u64 target = rm_read(cpu, in, in->osize) & ip_mask(cpu, in->osize);
 
 	check_target(cpu, target);
-	push(cpu, in->osize, (cpu->rip + in->len) & ip_mask(cpu, in->osize));
+	push(cpu, in->osize, insn_next_rip(cpu, in) & ip_mask(cpu, in->osize));
 	cpu->rip = target;
 	return goto_indirect(cpu);
 }
@@ -195,7 +195,7 @@ OP(op_loop)
 		cpu->rip = in->imm;
 		return block_exit(cpu, in, 0);
 	}
-	cpu->rip += in->len;
+	cpu->rip = insn_next_rip(cpu, in);
 	return block_exit(cpu, in, 1);
 }
 
@@ -207,7 +207,7 @@ OP(op_jmp_far)
 
 OP(op_call_far)
 {
-	far_call(cpu, in->disp, in->imm, in->osize, cpu->rip + in->len);
+	far_call(cpu, in->disp, in->imm, in->osize, insn_next_rip(cpu, in));
 	return NULL;
 }
 
@@ -236,7 +236,7 @@ OP(op_call_far_m)
 	u64 off;
 
 	read_far_ptr(cpu, in, &sel, &off);
-	far_call(cpu, sel, off, in->osize, cpu->rip + in->len);
+	far_call(cpu, sel, off, in->osize, insn_next_rip(cpu, in));
 	return NULL;
 }
 
@@ -248,25 +248,26 @@ OP(op_retf)
 
 OP(op_int)
 {
-	cpu_raise_soft_int(cpu, in->imm & 0xff, cpu->rip + in->len);
+	cpu_raise_soft_int(cpu, in->imm & 0xff, insn_next_rip(cpu, in));
 }
 
 OP(op_int3)
 {
-	cpu_raise_soft_int(cpu, EXC_BP, cpu->rip + in->len);
+	cpu_raise_soft_int(cpu, EXC_BP, insn_next_rip(cpu, in));
 }
 
 OP(op_into)
 {
 	if (cc_test(cpu, COND_O))
-		cpu_raise_soft_int(cpu, EXC_OF, cpu->rip + in->len);
+		cpu_raise_soft_int(cpu, EXC_OF, insn_next_rip(cpu, in));
 	return next_insn(cpu, in);
 }
 
 OP(op_int1)
 {
 	/* ICEBP: a #DB trap (RIP after it), without the gate's DPL check. */
-	cpu->rip += in->len;
+	cpu->rip = insn_next_rip(cpu, in);
+	cpu->cur = NULL;
 	cpu_raise(cpu, EXC_DB, 0, false);
 }
 

@@ -39,10 +39,23 @@ static u64 x87_lin(struct x87_mem_ctx *c, u64 off)
 	return seg_lin(c->cpu, c->in->seg, (c->m.ea + off) & addr_masks[c->in->asize]);
 }
 
+/*
+ * #AC for x87 operands: natural alignment, 8 for an m80, 2 or 4 for the
+ * 16- and 32-bit environment and state images.
+ */
+static void x87_alignment(struct soft_cpu *cpu, u64 lin, unsigned int len)
+{
+	unsigned int a = len == 10 ? 8 : len == 14 || len == 94 ? 2 : len == 28 || len == 108 ? 4 : len;
+
+	if (cpu_alignment_check(cpu) && (a == 2 || a == 4 || a == 8) && (lin & (a - 1)))
+		cpu_raise(cpu, EXC_AC, 0, true);
+}
+
 static void x87_mem_read(struct x87_mem *m, u64 off, void *buf, unsigned int len)
 {
 	struct x87_mem_ctx *c = container_of(m, struct x87_mem_ctx, m);
 
+	x87_alignment(c->cpu, x87_lin(c, off), len);
 	mem_read_buf(c->cpu, x87_lin(c, off), buf, len, cpu_user(c->cpu));
 }
 
@@ -50,6 +63,7 @@ static void x87_mem_write(struct x87_mem *m, u64 off, const void *buf, unsigned 
 {
 	struct x87_mem_ctx *c = container_of(m, struct x87_mem_ctx, m);
 
+	x87_alignment(c->cpu, x87_lin(c, off), len);
 	mem_write_buf(c->cpu, x87_lin(c, off), buf, len, cpu_user(c->cpu));
 }
 
@@ -75,7 +89,7 @@ OP(op_x87)
 	int vec;
 
 	x87_check(cpu);
-	vec = x87_execute_io(&cpu->fx, 0xd8 | (in->opcode & 7), in->modrm, &c.m, cpu->rip, &io);
+	vec = x87_execute_io(&cpu->fx, 0xd8 | (in->opcode & 7), in->modrm, &c.m, insn_rip(cpu, in), &io);
 	if (vec)
 		cpu_raise(cpu, vec, 0, vec == EXC_GP);
 	if (io.wrote & X87_WROTE_AX)
@@ -224,12 +238,27 @@ OP(op_maskmovdqu)
 	return next_insn(cpu, in);
 }
 
+/* 16-byte SSE accesses are not alignment-checked (#AC is for 8 bytes or less). */
 static void read_m128(struct soft_cpu *cpu, u64 lin, union xmm *x, bool align)
 {
 	if (align && (lin & 15))
 		cpu_raise_gp(cpu, 0);
+	if (unlikely(cpu_alignment_check(cpu))) {
+		mem_read_buf(cpu, lin, x, 16, true);
+		return;
+	}
 	x->q[0] = mem_read64(cpu, lin);
 	x->q[1] = mem_read64(cpu, (lin + 8) & cpu->lin_mask);
+}
+
+static void write_m128(struct soft_cpu *cpu, u64 lin, const union xmm *x)
+{
+	if (unlikely(cpu_alignment_check(cpu))) {
+		mem_write_buf(cpu, lin, x, 16, true);
+		return;
+	}
+	mem_write64(cpu, lin, x->q[0]);
+	mem_write64(cpu, (lin + 8) & cpu->lin_mask, x->q[1]);
 }
 
 OP(op_sse)
@@ -332,12 +361,10 @@ OP(op_sse)
 		*xr = dst;
 		break;
 	case SSE_FORM_XM128_X:
-		if (mem) {
-			mem_write64(cpu, lin, dst.q[0]);
-			mem_write64(cpu, (lin + 8) & cpu->lin_mask, dst.q[1]);
-		} else {
+		if (mem)
+			write_m128(cpu, lin, &dst);
+		else
 			*xm = dst;
-		}
 		break;
 	case SSE_FORM_XM64_X:
 		if (mem)

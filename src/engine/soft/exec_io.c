@@ -48,6 +48,5 @@ OP(op_out)
 	io_check_perm(cpu, port, size);
 	soft_pio_write(cpu, port, size, reg_read(cpu, GPR_RAX, size));
 	/* A port write may stop or reset the machine: look at requests. */
-	cpu->rip += in->len;
-	return NULL;
+	return retire_exit(cpu, in);
 }

@@ -77,8 +77,7 @@ OP(op_pop_seg)
 	set_sp(cpu, cpu->gpr[GPR_RSP] + in->osize);
 	if (in->sub == SEG_SS) {
 		cpu->intr_shadow = 1;
-		cpu->rip += in->len;
-		return NULL;
+		return retire_exit(cpu, in);
 	}
 	return next_insn(cpu, in);
 }
@@ -128,8 +127,7 @@ OP(op_popf)
 		cpu_raise_gp(cpu, 0);
 	set_sp(cpu, cpu->gpr[GPR_RSP] + in->osize);
 	cpu_write_rflags(cpu, v, in->osize, false);
-	cpu->rip += in->len;
-	return NULL;	/* IF or TF may have changed */
+	return retire_exit(cpu, in);	/* IF or TF may have changed */
 }
 
 OP(op_pusha)

@@ -231,7 +231,10 @@ static const struct insn *str_exec(struct soft_cpu *cpu, const struct insn *in, 
 			if (__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED) || cpu->standalone) {
 				if (cmp.done)
 					alu_compute(cpu, ALU_CMP, size, cmp.a, cmp.b);
-				return NULL;	/* resume this instruction later */
+				/* Resume this instruction later. */
+				cpu->rip = insn_rip(cpu, in);
+				cpu->cur = NULL;
+				return NULL;
 			}
 			budget = REP_YIELD_ELEMENTS;
 		}

@@ -13,13 +13,6 @@
 #include "lib/log.h"
 #include "machine/vcpu.h"
 
-/* Retires the instruction and leaves the block. */
-static const struct insn *retire_exit(struct soft_cpu *cpu, const struct insn *in)
-{
-	cpu->rip += in->len;
-	return NULL;
-}
-
 static void require_pm(struct soft_cpu *cpu)
 {
 	if (cpu_real_mode(cpu) || (cpu->rflags & RFLAGS_VM))
@@ -521,7 +514,7 @@ OP(op_load_far_ptr)
 
 OP(op_syscall)
 {
-	u64 next = cpu->rip + in->len;
+	u64 next = insn_next_rip(cpu, in);
 	u16 sel = (cpu->star >> 32) & 0xfffc;
 
 	if (!(cpu->efer & EFER_SCE))

@@ -72,11 +72,17 @@ static bool crosses_page(u64 lin, unsigned int size)
 	return ((lin & 0xfff) + size) > 0x1000;
 }
 
-/* #AC(0) for a misaligned user access while alignment checking is on. */
+/*
+ * #AC(0) for a misaligned user access while alignment checking is on.
+ * As the hardware orders them: #GP/#SS for a non-canonical address
+ * first, then #AC, then page faults.
+ */
 static void check_alignment(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user)
 {
-	if (unlikely(user && cpu_alignment_check(cpu)) && (lin & (size - 1)))
+	if (unlikely(user && cpu_alignment_check(cpu)) && (lin & (size - 1))) {
+		check_canonical_range(cpu, lin, size);
 		cpu_raise(cpu, EXC_AC, 0, true);
+	}
 }
 
 u64 mem_read_slow(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user)
@@ -119,7 +125,6 @@ void mem_write_slow(struct soft_cpu *cpu, u64 lin, u64 val, unsigned int size, b
 		check_canonical_range(cpu, lin, size);
 		gpa1 = translate(cpu, lin, ACC_WRITE, user);
 		gpa2 = translate(cpu, next, ACC_WRITE, user);
-
 		phys_write(cpu, gpa1, buf, first);
 		phys_write(cpu, gpa2, buf + first, size - first);
 		return;

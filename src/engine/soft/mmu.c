@@ -223,20 +223,20 @@ static bool noncanonical_is_stack(struct soft_cpu *cpu, u64 lin)
 	size_t len = 0;
 	struct insn in;
 	unsigned int op, r;
-	u64 rsp = cpu->gpr[GPR_RSP];
+	u64 rsp = cpu->gpr[GPR_RSP], rip = cpu_current_rip(cpu);
 
 	for (; len < sizeof(bytes); len++) {
 		u64 gpa;
 		const u8 *p;
 
-		if (!mmu_probe(cpu, (cpu->seg_base[SEG_CS] + cpu->rip + len) & cpu->lin_mask, &gpa))
+		if (!mmu_probe(cpu, (cpu->seg_base[SEG_CS] + rip + len) & cpu->lin_mask, &gpa))
 			break;
 		p = gpa_to_hva(cpu->mem, gpa, 1);
 		if (!p)
 			break;
 		bytes[len] = *p;
 	}
-	if (decode_insn(bytes, len, cpu->mode, cpu->rip, &in) <= 0)
+	if (decode_insn(bytes, len, cpu->mode, rip, &in) <= 0)
 		return false;
 	if ((in.flags & INSN_MEM) && in.seg == SEG_SS) {
 		u64 ea = cpu->gpr[in.base] + (cpu->gpr[in.index] << in.scale) + in.disp;
