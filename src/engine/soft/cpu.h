@@ -253,6 +253,12 @@ struct soft_cpu {
 	struct tlb_entry tlb_none[TLB_SIZE];
 	struct tlb_extra tlbx[2][TLB_SIZE];
 	u64 tlb_large_lo, tlb_large_hi;	/* range holding large-page entries */
+	/*
+	 * Slots filled with non-global entries since the last CR3 write, so
+	 * that the next one drops just those (a full scan on overflow).
+	 */
+	u16 ng_slots[512];
+	unsigned int ng_count;
 	struct block *jmp_cache[JMP_CACHE_SIZE];
 
 	struct fxsave_area fx;

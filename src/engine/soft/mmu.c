@@ -303,6 +303,11 @@ struct tlb_extra *tlb_fill(struct soft_cpu *cpu, u64 lin, enum mem_access acc, b
 	x->vtag_x = x_ok ? page : TLB_INVALID;
 	x->gpa = w.gpa;
 	x->global = w.global && (cpu->cr4 & CR4_PGE);
+	if (!x->global && cpu->ng_count <= ARRAY_SIZE(cpu->ng_slots)) {
+		if (cpu->ng_count < ARRAY_SIZE(cpu->ng_slots))
+			cpu->ng_slots[cpu->ng_count] = idx | (user ? TLB_SIZE : 0);
+		cpu->ng_count++;
+	}
 	e->addend = (intptr_t)((uintptr_t)hva - (uintptr_t)page);
 	e->tag_r = r_ok && !special ? page : TLB_INVALID;
 	e->tag_x = x_ok && !special ? page : TLB_INVALID;
@@ -346,6 +351,7 @@ void tlb_flush_all(struct soft_cpu *cpu)
 			tlb_invalidate_slot(cpu, t, i);
 	cpu->tlb_large_lo = ~0ULL;
 	cpu->tlb_large_hi = 0;
+	cpu->ng_count = 0;
 	cpu->stats.tlb_flushes++;
 }
 
@@ -355,10 +361,20 @@ void tlb_flush_nonglobal(struct soft_cpu *cpu)
 		tlb_flush_all(cpu);
 		return;
 	}
-	for (unsigned int t = 0; t < 2; t++)
-		for (unsigned int i = 0; i < TLB_SIZE; i++)
-			if (!cpu->tlbx[t][i].global)
-				tlb_invalidate_slot(cpu, t, i);
+	if (cpu->ng_count <= ARRAY_SIZE(cpu->ng_slots)) {
+		/* A listed slot refilled with a global entry just misses once. */
+		for (unsigned int i = 0; i < cpu->ng_count; i++) {
+			unsigned int slot = cpu->ng_slots[i];
+
+			tlb_invalidate_slot(cpu, slot / TLB_SIZE, slot % TLB_SIZE);
+		}
+	} else {
+		for (unsigned int t = 0; t < 2; t++)
+			for (unsigned int i = 0; i < TLB_SIZE; i++)
+				if (!cpu->tlbx[t][i].global)
+					tlb_invalidate_slot(cpu, t, i);
+	}
+	cpu->ng_count = 0;
 	/* Global large pages may remain: keep the range as it is. */
 	cpu->stats.tlb_flushes++;
 }
