@@ -13,6 +13,9 @@
  *   status=exit N | signal N | timeout
  *   t_exit=S             seconds from start to the process's exit
  *   t_NAME=S|none        seconds from start to TEXT's first appearance
+ *   cpu_NAME=S|none      CPU time the command's threads had used by then
+ *                        (their schedstat, nanosecond-exact, so that a short
+ *                        idle window between two markers can be measured)
  *   user_s=S sys_s=S     CPU time (wait4), all threads
  *   maxrss_kib=K         peak RSS (wait4)
  *   rss_kib=K hwm_kib=K ram_rss_kib=K|none
@@ -24,6 +27,7 @@
  * cannot be executed shows as "status=exit 127", its reason in the log);
  * 1 on bad usage; 2 when probe itself failed (pipe, fork, pidfd, wait).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -46,6 +50,7 @@ struct marker {
 	const char *name;
 	const char *text;
 	double t;		/* < 0 until seen */
+	double cpu;		/* CPU seconds at t; < 0 when unknown */
 };
 
 struct sample {
@@ -131,6 +136,43 @@ static long ram_rss_kib(pid_t pid, uint64_t ram_bytes)
 	return found ? total : -1;
 }
 
+/*
+ * CPU time of the live threads of PID, in seconds: the first field of each
+ * /proc/PID/task/TID/schedstat is the nanoseconds it has run. Threads that
+ * have exited are not counted, which suits a difference between two markers.
+ */
+static double cpu_seconds(pid_t pid)
+{
+	char path[96];
+	unsigned long long ns, total = 0;
+	struct dirent *de;
+	bool any = false;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir))) {
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.20s/schedstat", (int)pid,
+			 de->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu", &ns) == 1) {
+			total += ns;
+			any = true;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return any ? total / 1e9 : -1;
+}
+
 static void take_sample(pid_t pid, uint64_t ram_bytes)
 {
 	sample.taken = true;
@@ -165,6 +207,7 @@ static void scan(const char *buf, size_t len, double t, pid_t pid, uint64_t ram_
 				continue;
 			if (memmem(window, wlen, m->text, strlen(m->text))) {
 				m->t = t;
+				m->cpu = cpu_seconds(pid);
 				if (!m->name)	/* the --sample-on marker */
 					take_sample(pid, ram_bytes);
 			}
@@ -179,12 +222,12 @@ static int pidfd_open_(pid_t pid)
 	return syscall(SYS_pidfd_open, pid, 0);
 }
 
-static void print_time(const char *name, double t)
+static void print_value(const char *key, const char *name, double v)
 {
-	if (t >= 0)
-		printf("t_%s=%.4f\n", name, t);
+	if (v >= 0)
+		printf("%s_%s=%.4f\n", key, name, v);
 	else
-		printf("t_%s=none\n", name);
+		printf("%s_%s=none\n", key, name);
 }
 
 static const char *add_marker(const char *name, const char *text)
@@ -194,6 +237,7 @@ static const char *add_marker(const char *name, const char *text)
 	markers[nr_markers].name = name;
 	markers[nr_markers].text = text;
 	markers[nr_markers].t = -1;
+	markers[nr_markers].cpu = -1;
 	nr_markers++;
 	return text;
 }
@@ -319,10 +363,13 @@ int main(int argc, char **argv)
 		printf("status=exit %d\n", WEXITSTATUS(status));
 	else
 		printf("status=signal %d\n", WTERMSIG(status));
-	print_time("exit", t_exit);
-	for (i = 0; i < nr_markers; i++)
-		if (markers[i].name)
-			print_time(markers[i].name, markers[i].t);
+	print_value("t", "exit", t_exit);
+	for (i = 0; i < nr_markers; i++) {
+		if (markers[i].name) {
+			print_value("t", markers[i].name, markers[i].t);
+			print_value("cpu", markers[i].name, markers[i].cpu);
+		}
+	}
 	printf("user_s=%.4f\nsys_s=%.4f\nmaxrss_kib=%ld\n",
 	       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
 	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
