@@ -130,7 +130,8 @@ kut_plan() {
 		PLAN_SKIP="not modelled: the PMU"
 		return
 	fi
-	kut_map_params "$target" "$params" || return
+	# A skipped test needs only its reason.
+	kut_map_params "$target" "$params" || { PLAN_NOTE=""; return; }
 	# The cfg's host checks are KVM module parameters: they matter on kvm only.
 	[ "$target" = kvm ] && [ "$check" != - ] && kut_check_host "$check"
 	PLAN_NOTE=${PLAN_NOTE%; }
