@@ -123,6 +123,8 @@ kut_plan() {
 	if [ "$target" = tcg ]; then
 		# QEMU gets the cfg's options verbatim, as the suite's x86/run does.
 		PLAN_QEMU_PARAMS=$params
+		# The cfg's -enable-kvm overrides accel=tcg: QEMU then runs on KVM.
+		kut_has_word -enable-kvm "$params" && PLAN_NOTE="-enable-kvm in the cfg: QEMU ran it on KVM"
 		[ "$check" != - ] && kut_check_host "$check"
 		return
 	fi
