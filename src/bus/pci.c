@@ -20,6 +20,20 @@
 #define HOST_BRIDGE_CLASS	0x060000	/* bridge, host, no prog-if */
 #define HOST_BRIDGE_REVISION	0x02
 
+/*
+ * The config register an access to 0xcfc + offset reaches. Bits 1:0 of
+ * CONFIG_ADDRESS read back as zero, but, as on QEMU's hosts, they still
+ * select the byte: kvm-unit-tests reads the device ID with "register 2"
+ * there and a 16-bit read of 0xcfc. False when the access would run past
+ * the 256-byte config space.
+ */
+static bool config_register(const struct pci_root *root, u64 offset, unsigned int len,
+			    u32 *reg)
+{
+	*reg = (root->config_address & 0xff) | offset;
+	return *reg + len <= PCI_CFG_SPACE_SIZE;
+}
+
 /* The function CONFIG_ADDRESS selects, or NULL; cfg lock held. */
 static struct pci_device *selected_device(const struct pci_root *root)
 {
@@ -40,7 +54,7 @@ static void conf_addr_read(void *opaque, u64 offset, void *data, unsigned int le
 
 	pthread_mutex_lock(&root->cfg_lock);
 	if (offset == 0 && len == 4)
-		v = root->config_address;
+		v = root->config_address & ~3U;	/* bits 1:0 read as zero */
 	else if (offset == 1 && len == 1)
 		v = root->reset_control;
 	pthread_mutex_unlock(&root->cfg_lock);
@@ -56,7 +70,7 @@ static void conf_addr_write(void *opaque, u64 offset, const void *data, unsigned
 	pthread_mutex_lock(&root->cfg_lock);
 	/* Only dword accesses reach CONFIG_ADDRESS; 0xcf9 is its own byte. */
 	if (offset == 0 && len == 4) {
-		root->config_address = v & ~3U;
+		root->config_address = v;
 	} else if (offset == 1 && len == 1) {
 		root->reset_control = v & RCR_STORED;
 		reset = v & RCR_RST_CPU;
@@ -73,13 +87,12 @@ static void conf_data_read(void *opaque, u64 offset, void *data, unsigned int le
 	struct pci_root *root = opaque;
 	struct pci_device *dev;
 	u64 v = ~0ULL;		/* nothing there: all ones */
+	u32 reg;
 
 	pthread_mutex_lock(&root->cfg_lock);
 	root->config_accesses++;
 	dev = selected_device(root);
-	if (dev) {
-		u32 reg = (root->config_address & 0xfc) + offset;
-
+	if (dev && config_register(root, offset, len, &reg)) {
 		if (dev->ops && dev->ops->config_read)
 			v = dev->ops->config_read(dev, reg, len);
 		else
@@ -94,13 +107,12 @@ static void conf_data_write(void *opaque, u64 offset, const void *data, unsigned
 	struct pci_root *root = opaque;
 	u32 v = bus_data_get(data, len);
 	struct pci_device *dev;
+	u32 reg;
 
 	pthread_mutex_lock(&root->cfg_lock);
 	root->config_accesses++;
 	dev = selected_device(root);
-	if (dev) {
-		u32 reg = (root->config_address & 0xfc) + offset;
-
+	if (dev && config_register(root, offset, len, &reg)) {
 		if (dev->ops && dev->ops->config_write)
 			dev->ops->config_write(dev, reg, v, len);
 		else

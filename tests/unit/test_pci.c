@@ -124,9 +124,15 @@ static void config_access_widths_and_offsets(void **state)
 	/* Linux's type 1 probe pokes 0xcfb with a byte: not CONFIG_ADDRESS. */
 	pio_out(vm, CFG_ADDR + 3, 0x01, 1);
 	assert_int_equal(pio_in(vm, CFG_ADDR, 4), 0x80000000);
-	/* The low two bits of CONFIG_ADDRESS read as 0. */
+	/* The low two bits of CONFIG_ADDRESS read as 0... */
 	pio_out(vm, CFG_ADDR, cfg_address(0, 0, 0, 0) | 3, 4);
 	assert_int_equal(pio_in(vm, CFG_ADDR, 4), 0x80000000);
+	/* ...but select the byte, as kvm-unit-tests' pci_find_dev() expects. */
+	pio_out(vm, CFG_ADDR, cfg_address(0, 0, 0, 0) | PCI_DEVICE_ID, 4);
+	assert_int_equal(pio_in(vm, CFG_DATA, 2), PCI_HOST_DEVICE_ID);
+	/* Past the end of config space: all ones, nothing written. */
+	pio_out(vm, CFG_ADDR, cfg_address(0, 0, 0, 0xfc) | 3, 4);
+	assert_int_equal(pio_in(vm, CFG_DATA + 3, 2), 0xffff);
 
 	/* A byte write at an odd offset lands in that byte only. */
 	cfg_write(vm, f->dev.slot, PCI_LATENCY_TIMER, 0x40, 1);
