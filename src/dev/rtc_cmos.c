@@ -33,7 +33,6 @@
 #define REG_B		0x0b
 #define REG_C		0x0c
 #define REG_D		0x0d
-#define REG_CENTURY	0x32
 
 #define A_UIP		0x80
 #define A_WRITABLE	0x7f
@@ -146,7 +145,7 @@ static void render_time(struct rtc *r, s64 sec)
 	r->cmos[REG_MDAY] = to_reg(r, tm.tm_mday);
 	r->cmos[REG_MONTH] = to_reg(r, tm.tm_mon + 1);
 	r->cmos[REG_YEAR] = to_reg(r, (tm.tm_year + 1900) % 100);
-	r->cmos[REG_CENTURY] = to_reg(r, (tm.tm_year + 1900) / 100);
+	r->cmos[CMOS_REG_CENTURY] = to_reg(r, (tm.tm_year + 1900) / 100);
 }
 
 /* The time the registers hold; timegm() makes sense of nonsense. */
@@ -158,7 +157,7 @@ static bool parse_time(const struct rtc *r, s64 *sec)
 		.tm_hour = hour_from_reg(r, r->cmos[REG_HOUR]),
 		.tm_mday = from_reg(r, r->cmos[REG_MDAY]),
 		.tm_mon = (int)from_reg(r, r->cmos[REG_MONTH]) - 1,
-		.tm_year = from_reg(r, r->cmos[REG_CENTURY]) * 100 +
+		.tm_year = from_reg(r, r->cmos[CMOS_REG_CENTURY]) * 100 +
 			   from_reg(r, r->cmos[REG_YEAR]) - 1900,
 	};
 	time_t t = timegm(&tm);
@@ -172,7 +171,7 @@ static bool parse_time(const struct rtc *r, s64 *sec)
 static bool is_time_reg(unsigned int reg)
 {
 	return reg == REG_SEC || reg == REG_MIN || reg == REG_HOUR ||
-	       (reg >= REG_WDAY && reg <= REG_YEAR) || reg == REG_CENTURY;
+	       (reg >= REG_WDAY && reg <= REG_YEAR) || reg == CMOS_REG_CENTURY;
 }
 
 /* Alarm field as a number, or -1 for "any". */

@@ -58,6 +58,9 @@
 #define PORT_PCI_RESET		0xcf9	/* byte writes: reset control */
 #define PORT_PCI_CONFIG_DATA	0xcfc
 
+/* The CMOS register holding the century, shared by the RTC and the FADT. */
+#define CMOS_REG_CENTURY	0x32
+
 /* Interrupt lines (GSIs) of the legacy devices. */
 #define GSI_I8042_KBD		1
 #define GSI_COM1		4

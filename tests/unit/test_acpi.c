@@ -124,6 +124,7 @@ static void fadt_describes_the_pm_block(void **state)
 	assert_int_equal(fadt->hdr.length, sizeof(*fadt));
 	assert_int_equal(fadt->sci_int, GSI_ACPI_SCI);
 	assert_int_equal(fadt->smi_cmd, 0);
+	assert_int_equal(fadt->century, CMOS_REG_CENTURY);
 	assert_int_equal(fadt->pm1a_evt_blk, PORT_ACPI_PM1_EVT);
 	assert_int_equal(fadt->pm1_evt_len, 4);
 	assert_int_equal(fadt->pm1a_cnt_blk, PORT_ACPI_PM1_CNT);

@@ -49,6 +49,8 @@ void fadt_build(struct acpi_fadt *f, u64 dsdt_addr, u64 facs_addr)
 	f->pm_tmr_len = PM_TMR_LEN;
 	f->x_pm_tmr_blk = io_gas(PORT_ACPI_PM_TMR, PM_TMR_LEN, ACPI_ACCESS_DWORD);
 
+	/* Linux reads the RTC's century byte only when the FADT names it. */
+	f->century = CMOS_REG_CENTURY;
 	f->p_lvl2_lat = P_LVL2_LAT_NONE;
 	f->p_lvl3_lat = P_LVL3_LAT_NONE;
 	f->iapc_boot_arch = FADT_BOOT_LEGACY_DEVICES | FADT_BOOT_8042 |
