@@ -4,6 +4,7 @@
 
 #include "api/api_exec.h"
 #include "dev/acpi_pm.h"
+#include "dev/i8042.h"
 #include "machine/vm.h"
 
 static struct json_object *string_or_null(const char *s)
@@ -80,9 +81,13 @@ void api_put_action(struct api_ctx *ctx, enum api_action action, struct http_res
 		}
 		break;
 	case API_ACTION_CTRL_ALT_DEL:
-		api_error(resp, 400, "action_type",
-			  "SendCtrlAltDel is not supported yet: the keyboard cannot inject keys");
-		return;
+		/* As Firecracker: a Linux guest reboots, and Kiln exits 4. */
+		if (i8042_send_ctrl_alt_del(ctx->vm)) {
+			api_error(resp, 400, "action_type",
+				  "the keyboard is busy or this VM has no i8042");
+			return;
+		}
+		break;
 	}
 	http_response_set(resp, 204, NULL, NULL, 0);
 }

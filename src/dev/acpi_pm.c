@@ -153,18 +153,15 @@ static void acpi_pm_destroy(void *opaque)
 
 int acpi_pm_press_power_button(struct vm *vm)
 {
-	for (unsigned int i = 0; i < vm->nr_devices; i++) {
-		struct acpi_pm *pm = vm->devices[i].opaque;
+	struct acpi_pm *pm = vm_find_device(vm, acpi_pm_destroy);
 
-		if (vm->devices[i].destroy != acpi_pm_destroy)
-			continue;
-		pthread_mutex_lock(&pm->lock);
-		pm->sts |= STS_PWRBTN;
-		update_sci(pm);
-		pthread_mutex_unlock(&pm->lock);
-		return 0;
-	}
-	return -1;
+	if (!pm)
+		return -1;
+	pthread_mutex_lock(&pm->lock);
+	pm->sts |= STS_PWRBTN;
+	update_sci(pm);
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
 }
 
 int acpi_pm_create(struct vm *vm)

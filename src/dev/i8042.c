@@ -412,6 +412,37 @@ static const struct bus_device_ops i8042_cmd_ops = {
 	.write = cmd_write,
 };
 
+/* Ctrl, Alt and Delete pressed, then released in reverse order. */
+static const u8 cad_set1[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+static const u8 cad_set2[] = { 0x14, 0x11, 0xe0, 0x71, 0xe0, 0xf0, 0x71, 0xf0, 0x11, 0xf0, 0x14 };
+
+static void i8042_destroy(void *opaque);
+
+int i8042_send_ctrl_alt_del(struct vm *vm)
+{
+	struct i8042 *k = vm_find_device(vm, i8042_destroy);
+	const u8 *codes = cad_set2;
+	size_t n = sizeof(cad_set2);
+	int ret = -1;
+
+	if (!k)
+		return -1;
+	pthread_mutex_lock(&k->lock);
+	if (k->ram[0] & CTR_XLATE) {
+		codes = cad_set1;
+		n = sizeof(cad_set1);
+	}
+	if (k->q_count + n <= I8042_QUEUE_SIZE) {
+		for (size_t i = 0; i < n; i++)
+			queue_byte(k, SRC_KBD, codes[i], false);
+		refill(k);
+		update_irq(k);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&k->lock);
+	return ret;
+}
+
 static void i8042_destroy(void *opaque)
 {
 	struct i8042 *k = opaque;

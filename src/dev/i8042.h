@@ -13,4 +13,12 @@ struct vm;
  */
 int i8042_create(struct vm *vm);
 
+/*
+ * Types Ctrl-Alt-Del on the keyboard (make then break codes, in the set the
+ * guest reads: set 1 when the controller translates, else set 2). A Linux
+ * guest reboots, as on a PC. -1 when the VM has no i8042, or the keyboard's
+ * queue has no room for the sequence.
+ */
+int i8042_send_ctrl_alt_del(struct vm *vm);
+
 #endif

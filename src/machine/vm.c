@@ -134,6 +134,14 @@ int vm_add_device(struct vm *vm, const struct vm_device *dev)
 	return 0;
 }
 
+void *vm_find_device(struct vm *vm, void (*destroy)(void *opaque))
+{
+	for (unsigned int i = 0; i < vm->nr_devices; i++)
+		if (vm->devices[i].destroy == destroy)
+			return vm->devices[i].opaque;
+	return NULL;
+}
+
 bool vm_stopping(struct vm *vm)
 {
 	return __atomic_load_n(&vm->stop_reason, __ATOMIC_ACQUIRE) != VM_STOP_NONE;

@@ -95,6 +95,12 @@ void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 
 int vm_add_device(struct vm *vm, const struct vm_device *dev);
+/*
+ * The opaque of the first device registered with this destroy hook, which
+ * names a device type uniquely, or NULL: how a control action finds the
+ * device it drives.
+ */
+void *vm_find_device(struct vm *vm, void (*destroy)(void *opaque));
 
 /* Every figure the machine, engine and devices keep (machine/stats.h). */
 void vm_report_stats(struct vm *vm, const struct stats_visitor *v);

@@ -120,3 +120,22 @@ linux_balloon() {
 	linux_balloon_diag="actual ${actual:-?} MiB, RSS ${rss0:-?} -> ${rss1:-?} KiB (${drop} MiB less); $(linux_exit)"
 	[ "${actual:-0}" -ge 64 ] && [ "$drop" -ge 48 ] && [ "$linux_rc" -eq 0 ]
 }
+
+# linux_ctrl_alt_del SOCK: boots the guest with the API on SOCK, presses
+# Ctrl-Alt-Del through PUT /actions and waits: Linux reboots on it, and
+# Kiln exits 4. Sets linux_cad_diag. Returns 0 on exit 4, 2 when the guest
+# did not boot, 1 otherwise.
+linux_ctrl_alt_del() {
+	local sock=$1 status
+	linux_boot cad "$LINUX_GUEST/initramfs.cpio.gz" "sleep 300" --api-sock "$sock"
+	if ! linux_wait "$LINUX_MARKER" "$LINUX_LIMIT"; then
+		linux_finish 0
+		linux_cad_diag=$(linux_no_boot_reason)
+		return 2
+	fi
+	status=$(curl -s --max-time 10 --unix-socket "$sock" -X PUT -o /dev/null -w '%{http_code}' \
+		-d '{"action_type": "SendCtrlAltDel"}' http://localhost/actions)
+	linux_finish 60
+	linux_cad_diag="HTTP $status; $(linux_exit)"
+	[ "$status" = 204 ] && [ "$linux_rc" -eq 4 ]
+}

@@ -189,6 +189,31 @@ static void output_port_reset(void **state)
 	assert_int_equal(vm->exit_code, EXIT_CODE_RESET);
 }
 
+static void ctrl_alt_del_is_typed(void **state)
+{
+	struct vm *vm = *state;
+	u8 buf[16];
+
+	/* The BIOS default translates: the guest reads set 1 codes on IRQ 1. */
+	assert_int_equal(i8042_send_ctrl_alt_del(vm), 0);
+	assert_true(fake_irqs.level[GSI_I8042_KBD]);
+	assert_int_equal(drain(vm, buf, sizeof(buf)), 8);
+	assert_memory_equal(buf, "\x1d\x38\xe0\x53\xe0\xd3\xb8\x9d", 8);
+
+	/* Without translation, set 2: make codes, then F0-prefixed breaks. */
+	assert_int_equal(command(vm, 0x20, -1) & 0x40, 0x40);
+	outb(vm, CMD, 0x60);
+	outb(vm, DATA, 0x05);					/* KBDINT, SYS */
+	assert_int_equal(i8042_send_ctrl_alt_del(vm), 0);
+	assert_int_equal(drain(vm, buf, sizeof(buf)), 11);
+	assert_memory_equal(buf, "\x14\x11\xe0\x71\xe0\xf0\x71\xf0\x11\xf0\x14", 11);
+
+	/* A full queue refuses the whole sequence rather than half of it. */
+	outb(vm, CMD, 0xad);					/* keyboard port off */
+	assert_int_equal(i8042_send_ctrl_alt_del(vm), 0);
+	assert_int_equal(i8042_send_ctrl_alt_del(vm), -1);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -198,6 +223,7 @@ int main(void)
 		T(keyboard_acks_and_irq1_edges),
 		T(pulse_reset_line),
 		T(output_port_reset),
+		T(ctrl_alt_del_is_typed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
