@@ -3,8 +3,9 @@
 # Benchmark 8, scale; sourced by bench/run. The Linux guest booted as in
 # benchmark 1 (command `true`) with more guest RAM or more vCPUs: the time
 # to the ready marker, and the VMM's RSS at that moment. The 256M, 1-vCPU
-# figures are benchmark 1's own runs. bench/mem-scale does the same across
-# RAM sizes for the kvm engine (freestanding guest), with KSM.
+# figures are benchmark 1's own runs, which bench/run interleaves with
+# these. bench/mem-scale does the same across RAM sizes for the kvm engine
+# (with a freestanding guest), and measures KSM.
 
 # RAM-vCPUs; RAM as Kiln's --mem takes it.
 scale_configs=(2G-1 16G-1 256M-2 256M-4)
@@ -50,6 +51,7 @@ scale_how() {
 	echo "Benchmark 8 boots the guest as benchmark 1 does (\`-- true\`), with 256M, 2G or"
 	echo "16G of RAM and 1, 2 or 4 vCPUs (Kiln \`--mem\`, \`--cpus\`; QEMU \`-m\`, \`-smp\`,"
 	echo "multi-threaded TCG), and samples the VMM's VmRSS when the ready marker appears."
-	echo "The ${GUEST_MIB}M, 1-vCPU rows are benchmark 1's runs. On this 2-core host 4 vCPUs"
-	echo "share 2 cores."
+	echo "The ${GUEST_MIB}M, 1-vCPU rows are benchmark 1's runs: each pair runs every"
+	echo "configuration in turn, so that the host's load weighs on all alike. With 4"
+	echo "vCPUs on a 2-core host, vCPUs share cores."
 }
