@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "engine/soft/block.h"
+#include "engine/soft/jit.h"
 #include "engine/soft/mem.h"
 #include "engine/soft/ops.h"
 #include "engine/soft/soft.h"
@@ -343,6 +344,7 @@ static void flush_everything(struct code_cache *cc)
 			c->last_block = NULL;
 		}
 	}
+	jit_arena_reset(svm->jit);
 	cc->stats.flushes++;
 	pthread_mutex_unlock(&cc->lock);
 }
@@ -589,6 +591,11 @@ struct block *block_find(struct soft_cpu *cpu)
 		b = translate(cpu, pc, cs_base, lin, phys, hva, mode);
 	cpu->jmp_cache[jc] = b;
 	return b;
+}
+
+void block_hot(struct soft_cpu *cpu, struct block *b)
+{
+	jit_compile(cpu, b);
 }
 
 void block_chain(struct block *prev, unsigned int k, struct block *next)

@@ -34,6 +34,7 @@ struct block {
 	u16 ninsns;		/* insns[] entries: n + the end sentinel */
 	u16 nmem;		/* instructions with a memory operand, for --stats */
 	bool valid;
+	u32 execs;		/* entries, towards compiling it (jit.c) */
 	struct block *hash_next;
 	struct block *page_next[2];	/* per guest page lists: [0] first page, [1] phys2 */
 	struct block *chain[2];		/* successors: [0] taken/only, [1] fall-through */
@@ -81,6 +82,14 @@ static inline struct block *block_of(const struct insn *in)
 void code_cache_enter_exec(struct soft_cpu *cpu);
 void code_cache_leave_exec(struct soft_cpu *cpu);
 void code_cache_quiesce(struct soft_cpu *cpu);
+
+/* Counts an entry into b; compiles it when it becomes hot. */
+void block_hot(struct soft_cpu *cpu, struct block *b);
+static inline void block_count(struct soft_cpu *cpu, struct block *b)
+{
+	if (unlikely(++b->execs == cpu->jit_threshold))
+		block_hot(cpu, b);
+}
 
 /* Links prev's exit k straight to next when that is safe (same page, mode). */
 void block_chain(struct block *prev, unsigned int k, struct block *next);

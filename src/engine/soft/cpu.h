@@ -273,6 +273,7 @@ struct soft_cpu {
 	int sleeping;			/* in the HLT futex wait (atomic) */
 	int exec_active;		/* inside cpu_exec(): blocks may be running (atomic) */
 	unsigned int poll_countdown;	/* blocks until timers are polled again */
+	unsigned int jit_threshold;	/* entries before a block is compiled, 0 never */
 	bool nmi_pending;
 	bool wait_sipi;			/* AP waiting for a startup IPI */
 	int sipi_vector;		/* -1 none */

@@ -79,6 +79,7 @@ enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 		}
 		cpu->intr_shadow = 0;
 		cpu->step_once = false;
+		block_count(cpu, b);
 		cpu->stats.insns += b->n;
 		cpu->stats.mem_insns += b->nmem;
 		cpu->stats.blocks_run++;

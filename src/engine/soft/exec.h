@@ -112,6 +112,7 @@ static inline const struct insn *block_exit(struct soft_cpu *cpu, const struct i
 	if (next && likely(!__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED)) &&
 	    likely(--cpu->poll_countdown != 0) && next->pc == cpu->rip) {
 		/* No shadow here: STI and MOV SS end their block unchained. */
+		block_count(cpu, next);
 		cpu->stats.insns += next->n;
 		cpu->stats.mem_insns += next->nmem;
 		cpu->stats.chained++;
@@ -144,6 +145,7 @@ static inline const struct insn *goto_indirect(struct soft_cpu *cpu)
 	    b->phys != (cpu->tlbx[cpu_user(cpu)][idx].gpa | (lin & 0xfff)) ||
 	    b->cs_base != cpu->seg_base[SEG_CS] || !b->valid)
 		return NULL;
+	block_count(cpu, (struct block *)b);
 	cpu->stats.insns += b->n;
 	cpu->stats.mem_insns += b->nmem;
 	cpu->stats.chained++;

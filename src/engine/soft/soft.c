@@ -15,6 +15,7 @@
 
 #include "engine/engine.h"
 #include "engine/soft/block.h"
+#include "engine/soft/jit.h"
 #include "engine/soft/soft.h"
 #include "engine/soft/soft_irq_glue.h"
 #include "lib/log.h"
@@ -48,6 +49,7 @@ static int soft_vm_create(struct vm *vm)
 		pr_err("soft: cannot reserve the translated-code cache");
 		return -1;
 	}
+	svm->jit = jit_arena_create();
 	if (soft_irq_init(svm)) {
 		pr_err("soft: cannot create the interrupt controllers");
 		return -1;
@@ -63,6 +65,7 @@ static void soft_vm_destroy(struct vm *vm)
 		return;
 	soft_irq_destroy(svm);
 	code_cache_destroy(svm->cache);
+	jit_arena_destroy(svm->jit);
 	free(svm->cpus);
 	free(svm);
 	vm->engine_data = NULL;
@@ -77,6 +80,7 @@ static int soft_vcpu_create(struct vcpu *vcpu)
 		return -1;
 	cpu->reqs = &vcpu->requests;
 	cpu->poll_countdown = 1;
+	cpu->jit_threshold = jit_threshold(svm->jit);
 	/*
 	 * Debugging aids: KILN_SOFT_TRACE=1 logs every instruction executed
 	 * (one per block, no chaining), for comparing with QEMU's -d exec.
@@ -256,6 +260,16 @@ static void soft_report_stats(struct vm *vm, const struct stats_visitor *v)
 	stats_emit(v, "soft_code_cache", "invalidated_blocks", cs.invalidations);
 	stats_emit(v, "soft_code_cache", "bytes_used", cs.bytes_used);
 	stats_emit(v, "soft_code_cache", "full_flushes", cs.flushes);
+	{
+		struct jit_stats js;
+
+		jit_get_stats(svm->jit, &js);
+		stats_emit(v, "soft_jit", "compiled_blocks", js.blocks);
+		stats_emit(v, "soft_jit", "compiled_insns", js.insns);
+		stats_emit(v, "soft_jit", "handler_calls", js.calls);
+		stats_emit(v, "soft_jit", "interpreted_tails", js.bailouts);
+		stats_emit(v, "soft_jit", "code_bytes", js.bytes);
+	}
 }
 
 const struct engine_ops soft_engine_ops = {

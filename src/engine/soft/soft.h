@@ -14,6 +14,7 @@
 struct vm;
 struct bus;
 struct code_cache;
+struct jit_arena;
 
 struct soft_vm {
 	struct vm *vm;			/* NULL for standalone CPUs */
@@ -21,6 +22,7 @@ struct soft_vm {
 	struct bus *pio;		/* NULL: port reads return ~0, writes drop */
 	struct bus *mmio;		/* NULL: MMIO reads return ~0, writes drop */
 	struct code_cache *cache;
+	struct jit_arena *jit;		/* NULL: interpreting only */
 	struct soft_cpu **cpus;
 	unsigned int nr_cpus;
 	void *irqchip;			/* soft_irq_glue.c */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/soft/block.h"
+#include "engine/soft/jit.h"
 #include "engine/soft/flags.h"
 #include "engine/soft/mem.h"
 #include "engine/soft/soft.h"
@@ -30,8 +31,10 @@ struct soft_cpu *soft_cpu_create_standalone(struct guest_mem *mem)
 		free(s);
 		return NULL;
 	}
+	s->svm.jit = jit_arena_create();
 	cpu = soft_cpu_alloc(&s->svm, NULL);
 	if (!cpu) {
+		jit_arena_destroy(s->svm.jit);
 		code_cache_destroy(s->svm.cache);
 		free(s);
 		return NULL;
@@ -39,6 +42,7 @@ struct soft_cpu *soft_cpu_create_standalone(struct guest_mem *mem)
 	s->cpus[0] = cpu;
 	cpu->single_step = true;
 	cpu->standalone = true;
+	cpu->jit_threshold = jit_threshold(s->svm.jit);
 	cpu->stop_on_exception = true;
 	return cpu;
 }
@@ -51,6 +55,7 @@ void soft_cpu_destroy_standalone(struct soft_cpu *cpu)
 		return;
 	s = container_of(cpu->svm, struct standalone, svm);
 	code_cache_destroy(s->svm.cache);
+	jit_arena_destroy(s->svm.jit);
 	soft_cpu_free(cpu);
 	free(s);
 }
