@@ -521,6 +521,7 @@ retry:
 		b->lin = lin;
 		b->phys = phys;
 		b->phys2 = phys2;
+		b->hva = (uintptr_t)hva;
 		b->mode = mode;
 		b->n = n;
 		b->ninsns = n + 1;

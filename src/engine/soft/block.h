@@ -29,6 +29,7 @@ struct block {
 	u64 lin;		/* linear address of the first instruction */
 	u64 phys;		/* guest-physical address of the first byte */
 	u64 phys2;		/* second page, when the last insn crosses; ~0 else */
+	uintptr_t hva;		/* host address of the first byte (same page: same hva) */
 	u32 mode;		/* decoding mode | single-step bit */
 	u16 n;			/* guest instructions */
 	u16 ninsns;		/* insns[] entries: n + the end sentinel */

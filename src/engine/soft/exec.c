@@ -36,8 +36,10 @@ static void trace_exec(struct soft_cpu *cpu)
 enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 {
 	(void)max_insns;
-	if (_setjmp(cpu->jmp))
+	if (_setjmp(cpu->jmp)) {
 		cpu->last_block = NULL;
+		cpu->step_once = false;
+	}
 
 	for (;;) {
 		struct block *b;
@@ -78,7 +80,6 @@ enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 			cpu->last_block = NULL;
 		}
 		cpu->intr_shadow = 0;
-		cpu->step_once = false;
 		block_count(cpu, b);
 		cpu->stats.insns += b->n;
 		cpu->stats.mem_insns += b->nmem;
@@ -90,6 +91,8 @@ enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 			in = in->fn(cpu, in);
 		} while (in);
 		cpu->cur = NULL;
+		/* Kept while the block ran, so that nothing chains past it. */
+		cpu->step_once = false;
 		/*
 		 * RFLAGS.TF at the start of the instruction (blocks are single
 		 * instructions then; SYSCALL and SYSRET look at TF at their end

@@ -101,29 +101,6 @@ static inline void check_target(struct soft_cpu *cpu, u64 target)
 }
 
 /*
- * Leaves a block towards chain slot k: straight into the successor when
- * it is linked and nothing is pending, else back to the dispatch loop.
- */
-static inline const struct insn *block_exit(struct soft_cpu *cpu, const struct insn *in, unsigned int k)
-{
-	struct block *b = block_of(in);
-	struct block *next = __atomic_load_n(&b->chain[k], __ATOMIC_RELAXED);
-
-	if (next && likely(!__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED)) &&
-	    likely(--cpu->poll_countdown != 0) && next->pc == cpu->rip) {
-		/* No shadow here: STI and MOV SS end their block unchained. */
-		block_count(cpu, next);
-		cpu->stats.insns += next->n;
-		cpu->stats.mem_insns += next->nmem;
-		cpu->stats.chained++;
-		return next->insns;
-	}
-	cpu->last_block = b;
-	cpu->last_exit = k;
-	return NULL;
-}
-
-/*
  * After an indirect branch (RET, JMP/CALL r/m) to cpu->rip: the target
  * block straight from the jump cache when its page is in the exec TLB,
  * else NULL and the dispatch loop finds it.
@@ -134,7 +111,7 @@ static inline const struct insn *goto_indirect(struct soft_cpu *cpu)
 	unsigned int idx = (lin >> 12) & (TLB_SIZE - 1);
 	const struct block *b;
 
-	if (unlikely(cpu->single_step) || (cpu->rflags & RFLAGS_TF) ||
+	if (unlikely(cpu->single_step) || (cpu->rflags & RFLAGS_TF) || cpu->step_once ||
 	    __atomic_load_n(cpu->reqs, __ATOMIC_RELAXED) ||
 	    unlikely(--cpu->poll_countdown == 0))
 		return NULL;
@@ -151,6 +128,44 @@ static inline const struct insn *goto_indirect(struct soft_cpu *cpu)
 	cpu->stats.chained++;
 	cpu->intr_shadow = 0;
 	return b->insns;
+}
+
+/*
+ * Leaves a block towards chain slot k: straight into the successor when
+ * it is linked (or found in the jump cache) and nothing is pending, else
+ * back to the dispatch loop.
+ */
+static inline const struct insn *block_exit(struct soft_cpu *cpu, const struct insn *in, unsigned int k)
+{
+	struct block *b = block_of(in);
+	struct block *next = __atomic_load_n(&b->chain[k], __ATOMIC_RELAXED);
+
+	if (!next) {
+		/*
+		 * Not linked. Another page's block never will be (block_chain()):
+		 * try the jump cache. The same page's goes to the dispatch loop,
+		 * which links it.
+		 */
+		u64 lin = (cpu->seg_base[SEG_CS] + cpu->rip) & cpu->lin_mask;
+
+		if (PAGE_OF(lin) != PAGE_OF(b->lin)) {
+			const struct insn *t = goto_indirect(cpu);
+
+			if (t)
+				return t;
+		}
+	} else if (likely(!__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED)) &&
+		   likely(--cpu->poll_countdown != 0) && next->pc == cpu->rip) {
+		/* No shadow here: STI and MOV SS end their block unchained. */
+		block_count(cpu, next);
+		cpu->stats.insns += next->n;
+		cpu->stats.mem_insns += next->nmem;
+		cpu->stats.chained++;
+		return next->insns;
+	}
+	cpu->last_block = b;
+	cpu->last_exit = k;
+	return NULL;
 }
 
 /* Privilege checks. */

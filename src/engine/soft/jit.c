@@ -151,11 +151,6 @@ static const struct insn *jit_block_exit(struct soft_cpu *cpu, const struct insn
 	return block_exit(cpu, in, k);
 }
 
-static const struct insn *jit_goto_indirect(struct soft_cpu *cpu)
-{
-	return goto_indirect(cpu);
-}
-
 static u64 jit_get_cf(struct soft_cpu *cpu)
 {
 	return cpu_get_cf(cpu);
@@ -227,6 +222,8 @@ struct jctx {
 	struct slow slows[JIT_MAX_SLOW];
 	unsigned int nslow;
 	u16 fl;			/* conditions the host flags answer as the guest's */
+	bool dead;		/* the running insn's flags are overwritten unread */
+	bool not_rot;		/* cc_op is known not to be CC_K_ROT */
 	bool failed;
 };
 
@@ -391,10 +388,53 @@ static void emit_cc(struct jctx *c, unsigned int kind, unsigned int size, int ds
 {
 	struct emitter *e = &c->e;
 
+	if (c->dead)
+		return;
 	e_store_imm32(e, H_RBX, CPU_OFF(cc_op), CC_OP(kind, size));
 	e_store(e, 8, H_RBX, CPU_OFF(cc_dst), dst);
 	if (src >= 0)
 		e_store(e, 8, H_RBX, CPU_OFF(cc_src), src);
+	c->not_rot = true;
+}
+
+/*
+ * Whether the flags insn i sets are overwritten before anything reads
+ * them or can fault (a fault pushes RFLAGS): only instructions that
+ * cannot fault up to one that sets every arithmetic flag without reading
+ * any. Then insn i need not record them.
+ */
+static bool flags_dead_after(const struct block *b, unsigned int i)
+{
+	for (unsigned int j = i + 1; j < b->n; j++) {
+		const struct insn *in = &b->insns[j];
+		const struct jdesc *d = jdesc_of(in->fn);
+		bool mem = in->flags & INSN_MEM;
+
+		if (!d)
+			return false;
+		switch (d->kind) {
+		case JK_MOV: case JK_MOVZX: case JK_MOVSX:
+			if (mem)
+				return false;
+			continue;
+		case JK_LEA: case JK_NOP:
+			continue;
+		case JK_ALU:
+			return !mem && d->op != ALU_ADC && d->op != ALU_SBB;
+		case JK_FUSED:
+			return true;
+		case JK_SHIFT:
+			return !mem && d->op >= 4 && !(in->sub & 8) &&
+			       (in->imm & (d->size == 8 ? 63 : 31)) != 0;
+		case JK_NOTNEG:
+			return !mem && d->op;
+		case JK_IMUL2:
+			return !mem;
+		default:
+			return false;
+		}
+	}
+	return false;
 }
 
 /* Stores RAX into guest register r with x86's partial-write rules. */
@@ -421,7 +461,9 @@ static void emit_call2(struct jctx *c, const void *fn, bool with_a1, u64 a1)
 	c->fl = 0;
 }
 
-static void emit_chain(struct jctx *c, const struct insn *j, unsigned int k);
+static void emit_chain(struct jctx *c, const struct insn *j, unsigned int k, u64 target);
+static void emit_chain_linked(struct jctx *c, const struct insn *j, unsigned int k);
+static void emit_goto_indirect(struct jctx *c, const struct insn *j, unsigned int k);
 
 /* Branches to taken/not-taken exits on guest condition cond. */
 static void emit_cond_exit(struct jctx *c, const struct insn *j, unsigned int cond, u64 target,
@@ -438,10 +480,10 @@ static void emit_cond_exit(struct jctx *c, const struct insn *j, unsigned int co
 		fix = e_jcc32(e, 5);	/* jnz: taken */
 	}
 	emit_rip_rel(c, fall_off);
-	emit_chain(c, j, 1);
+	emit_chain(c, j, 1, c->b->pc + fall_off);
 	e_patch_here(e, fix);
 	emit_rip_abs(c, target);
-	emit_chain(c, j, 0);
+	emit_chain(c, j, 0, target);
 }
 
 /* ALU kinds as the lazy flags know them. */
@@ -487,7 +529,7 @@ static void emit_alu_core(struct jctx *c, unsigned int op, unsigned int size)
 		break;
 	}
 	emit_cc(c, alu_cc_kind(op), size, res, H_RCX);
-	if (op == ALU_ADC || op == ALU_SBB)
+	if ((op == ALU_ADC || op == ALU_SBB) && !c->dead)
 		e_store(e, 8, H_RBX, CPU_OFF(cc_src2), H_R8);
 	c->fl = 0xffff;
 }
@@ -594,7 +636,8 @@ static bool compile_incdec(struct jctx *c, const struct insn *in, const struct j
 
 	if (in->flags & INSN_LOCK)
 		return false;
-	emit_carry_in(c);	/* CF is kept: it becomes cc_src2 */
+	if (!c->dead)
+		emit_carry_in(c);	/* CF is kept: it becomes cc_src2 */
 	if (mem) {
 		emit_mem_rmw(c, in, size);
 		e_load(e, size, H_RAX, H_RDX, 0);
@@ -603,13 +646,53 @@ static bool compile_incdec(struct jctx *c, const struct insn *in, const struct j
 	}
 	e_op_rr(e, size, &op, 1, d->op, H_RAX);		/* inc/dec eax: /0, /1 */
 	emit_cc(c, d->op ? CC_K_DEC : CC_K_INC, size, H_RAX, -1);
-	e_store(e, 8, H_RBX, CPU_OFF(cc_src2), H_R8);
+	if (!c->dead)
+		e_store(e, 8, H_RBX, CPU_OFF(cc_src2), H_R8);
 	if (mem)
 		e_store(e, size, H_RDX, 0, H_RAX);
 	else
 		emit_reg_write(c, in->rm, size, H_RAX);
 	c->fl = FL_ALL & ~FL_CF;	/* the host's CF is not the guest's */
 	return true;
+}
+
+/*
+ * cc_set_rotate(cpu, CF = RCX bit 0, OF = RCX bit 1) inline: the record
+ * before it moves to cc_prev_*. After another rotate, the helper.
+ */
+static void emit_rotate_cc(struct jctx *c)
+{
+	struct emitter *e = &c->e;
+	static const u8 grp1_i8[] = { 0x83 };
+	size_t rot = 0, done = 0;
+
+	if (!c->not_rot) {
+		e_load(e, 4, H_RDX, H_RBX, CPU_OFF(cc_op));
+		e_shift_ri(e, 5, 4, H_RDX, 2);
+		e_op_rr(e, 4, grp1_i8, 1, 7, H_RDX);		/* cmp edx, CC_K_ROT */
+		e_byte(e, CC_K_ROT);
+		rot = e_jcc32(e, 4);
+	}
+	e_load(e, 4, H_RDX, H_RBX, CPU_OFF(cc_op));
+	e_store(e, 4, H_RBX, CPU_OFF(cc_prev_op), H_RDX);
+	e_load(e, 8, H_RDX, H_RBX, CPU_OFF(cc_dst));
+	e_store(e, 8, H_RBX, CPU_OFF(cc_prev_dst), H_RDX);
+	e_load(e, 8, H_RDX, H_RBX, CPU_OFF(cc_src));
+	e_store(e, 8, H_RBX, CPU_OFF(cc_prev_src), H_RDX);
+	e_load(e, 8, H_RDX, H_RBX, CPU_OFF(cc_src2));
+	e_store(e, 8, H_RBX, CPU_OFF(cc_prev_src2), H_RDX);
+	e_store_imm32(e, H_RBX, CPU_OFF(cc_op), CC_K_ROT << 2);
+	e_store(e, 8, H_RBX, CPU_OFF(cc_src), H_RCX);
+	if (!c->not_rot) {
+		done = e_jmp32(e);
+		e_patch_here(e, rot);
+		e_mov_rr(e, H_RDI, H_RBX);
+		e_mov_rr(e, H_RSI, H_RCX);
+		e_call_abs(e, jit_rotate_cc);
+		e_patch_here(e, done);
+	}
+	c->not_rot = false;
+	c->fl = 0;
 }
 
 /* The operand of a shift into RAX (sign-extended for SAR); RDX = host address. */
@@ -656,6 +739,9 @@ static bool compile_shift(struct jctx *c, const struct insn *in, const struct jd
 		emit_shift_load(c, in, size, mem, false);
 		e_shift_ri(e, op, size, H_RAX, count);
 		emit_shift_store(c, in, size, mem);
+		c->fl = 0;
+		if (c->dead)
+			return true;
 		/* RCX = CF | OF << 1 */
 		e_mov_rr(e, H_RCX, H_RAX);
 		e_shift_ri(e, 5, 8, H_RCX, op == 0 ? bits - 1 : bits - 2);
@@ -676,10 +762,7 @@ static bool compile_shift(struct jctx *c, const struct insn *in, const struct jd
 			e_alu_ri(e, ALU_AND, 4, H_RDX, 1);
 		}
 		e_alu_rr(e, ALU_OR, 4, H_RCX, H_RDX);
-		e_mov_rr(e, H_RDI, H_RBX);
-		e_mov_rr(e, H_RSI, H_RCX);
-		e_call_abs(e, jit_rotate_cc);
-		c->fl = 0;
+		emit_rotate_cc(c);
 		return true;
 	}
 	if (op > 7 || op == 6 || (!by_cl && count == 0))
@@ -698,7 +781,13 @@ static bool compile_shift(struct jctx *c, const struct insn *in, const struct jd
 		e_shift_cl(e, op, 8, H_R10);
 		e_mov_rr(e, H_RCX, H_R9);
 		e_shift_cl(e, op, size, H_RAX);
-		emit_cc(c, kind, size, H_RAX, H_R10);
+		{
+			/* With a zero count, the record before stays. */
+			bool not_rot = c->not_rot;
+
+			emit_cc(c, kind, size, H_RAX, H_R10);
+			c->not_rot = not_rot;
+		}
 		e_patch_here(e, skip);
 		emit_shift_store(c, in, size, mem);
 		c->fl = 0;
@@ -932,6 +1021,7 @@ static void emit_call_handler(struct jctx *c, unsigned int k)
 	sh[0] = *in;
 	if (k == 0)
 		sh[0].fn = c->first;
+	c->not_rot = false;
 	sh[1] = (struct insn){ .fn = jit_resume, .aux = c->b, .pcoff = nx->pcoff, .len = nx->len,
 			       .idx = nx->idx };
 	e_mov_imm(e, H_RSI, (u64)(uintptr_t)sh);
@@ -945,34 +1035,36 @@ static void emit_call_handler(struct jctx *c, unsigned int k)
 	c->fl = 0;
 }
 
-/*
- * Leaves the block through exit k, cpu->rip and RAX being the next RIP:
- * block_exit() inline, jumping straight into a chained successor.
- */
-static void emit_chain(struct jctx *c, const struct insn *j, unsigned int k)
+/* Back to the dispatch loop after exit k of a direct branch (or j NULL). */
+static void emit_leave(struct jctx *c, const struct insn *j, unsigned int k)
 {
 	struct emitter *e = &c->e;
-	static const u8 grp1_i8[] = { 0x83 }, cmp_m_r[] = { 0x39 }, cmp_r_m[] = { 0x3b }, add_m_r[] = { 0x01 };
-	size_t miss[4], poll;
 
-	e_mov_imm(e, H_RCX, (u64)(uintptr_t)&c->b->chain[k]);
-	e_load(e, 8, H_RCX, H_RCX, 0);
-	e_test_rr(e, 8, H_RCX, H_RCX);
-	miss[0] = e_jcc32(e, 4);
-	e_load(e, 8, H_RDX, H_RBX, CPU_OFF(reqs));
-	e_op_mem(e, 4, grp1_i8, 1, 7, H_RDX, 0);		/* cmp dword [rdx], 0 */
-	e_byte(e, 0);
-	miss[1] = e_jcc32(e, 5);
-	e_op_mem(e, 8, cmp_m_r, 1, H_RAX, H_RCX, offsetof(struct block, pc));
-	miss[2] = e_jcc32(e, 5);
-	/* The entry that makes it hot goes through block_exit(), which compiles it. */
+	if (j) {
+		/* So that the loop links the exit (block_exit()). */
+		e_mov_imm(e, H_RAX, (u64)(uintptr_t)c->b);
+		e_store(e, 8, H_RBX, CPU_OFF(last_block), H_RAX);
+		e_store_imm32(e, H_RBX, CPU_OFF(last_exit), k);
+	}
+	e_mov_imm(e, H_RAX, 0);
+	e_pop(e, H_RBX);
+	e_ret(e);
+}
+
+/*
+ * Enters the block in RCX: counts it (the entry that makes it hot goes to
+ * `hot` instead, for the dispatch loop to compile it), then jumps to its
+ * first handler.
+ */
+static void emit_enter(struct jctx *c, size_t *hot)
+{
+	struct emitter *e = &c->e;
+	static const u8 grp1_i8[] = { 0x83 }, cmp_r_m[] = { 0x3b }, add_m_r[] = { 0x01 };
+
 	e_load(e, 4, H_RDX, H_RCX, offsetof(struct block, execs));
 	e_alu_ri(e, ALU_ADD, 4, H_RDX, 1);
 	e_op_mem(e, 4, cmp_r_m, 1, H_RDX, H_RBX, CPU_OFF(jit_threshold));
-	miss[3] = e_jcc32(e, 4);
-	e_op_mem(e, 4, grp1_i8, 1, 5, H_RBX, CPU_OFF(poll_countdown));	/* sub [], 1 */
-	e_byte(e, 1);
-	poll = e_jcc32(e, 4);
+	*hot = e_jcc32(e, 4);
 	e_store(e, 4, H_RCX, offsetof(struct block, execs), H_RDX);
 	e_load(e, 2, H_RDX, H_RCX, offsetof(struct block, n));
 	e_op_mem(e, 8, add_m_r, 1, H_RDX, H_RBX, CPU_OFF(stats.insns));
@@ -985,14 +1077,123 @@ static void emit_chain(struct jctx *c, const struct insn *j, unsigned int k)
 	e_mov_rr(e, H_RDI, H_RBX);
 	e_pop(e, H_RBX);
 	e_jmp_mem(e, H_RSI, offsetof(struct insn, fn));
+}
+
+/*
+ * goto_indirect() inline, RAX (= cpu->rip) being the target in 64-bit
+ * mode (code segment base 0): its block from the jump cache when the exec
+ * TLB maps it to the same host page, else back to the dispatch loop
+ * (through emit_leave(j, k)).
+ */
+static void emit_goto_indirect(struct jctx *c, const struct insn *j, unsigned int k)
+{
+	struct emitter *e = &c->e;
+	static const u8 test_m8_i8[] = { 0xf6 }, grp1_m8_i8[] = { 0x80 }, grp1_i8[] = { 0x83 },
+			grp1_i32[] = { 0x81 }, cmp_r_m[] = { 0x3b }, cmp_m_r[] = { 0x39 }, add_r_m[] = { 0x03 },
+			mov_m8_i8[] = { 0xc6 };
+	size_t out[12], hot;
+	unsigned int nout = 0;
+
+	e_op_mem(e, 1, test_m8_i8, 1, 0, H_RBX, CPU_OFF(rflags) + 1);	/* TF */
+	e_byte(e, RFLAGS_TF >> 8);
+	out[nout++] = e_jcc32(e, 5);
+	e_op_mem(e, 1, grp1_m8_i8, 1, 7, H_RBX, CPU_OFF(step_once));
+	e_byte(e, 0);
+	out[nout++] = e_jcc32(e, 5);
+	e_op_mem(e, 1, grp1_m8_i8, 1, 7, H_RBX, CPU_OFF(single_step));
+	e_byte(e, 0);
+	out[nout++] = e_jcc32(e, 5);
+	e_load(e, 8, H_RDX, H_RBX, CPU_OFF(reqs));
+	e_op_mem(e, 4, grp1_i8, 1, 7, H_RDX, 0);
+	e_byte(e, 0);
+	out[nout++] = e_jcc32(e, 5);
+	e_op_mem(e, 4, grp1_i8, 1, 5, H_RBX, CPU_OFF(poll_countdown));
+	e_byte(e, 1);
+	out[nout++] = e_jcc32(e, 4);
+	/* RDX = &tlb[idx]; the exec tag must be the target's page. */
+	e_mov_rr(e, H_RDX, H_RAX);
+	e_shift_ri(e, 5, 8, H_RDX, 12);
+	e_alu_ri(e, ALU_AND, 4, H_RDX, TLB_SIZE - 1);
+	e_shift_ri(e, 4, 4, H_RDX, 5);
+	e_op_mem(e, 8, add_r_m, 1, H_RDX, H_RBX, CPU_OFF(tlb));
+	e_mov_rr(e, H_RCX, H_RAX);
+	e_alu_ri(e, ALU_AND, 8, H_RCX, 0xfffff000u);
+	e_op_mem(e, 8, cmp_r_m, 1, H_RCX, H_RDX, offsetof(struct tlb_entry, tag_x));
+	out[nout++] = e_jcc32(e, 5);
+	/* RSI = host address of the target */
+	e_load(e, 8, H_RSI, H_RDX, offsetof(struct tlb_entry, addend));
+	e_alu_rr(e, ALU_ADD, 8, H_RSI, H_RAX);
+	/* RCX = jmp_cache[jmp_cache_slot(pc)] */
+	e_mov_rr(e, H_RCX, H_RAX);
+	e_shift_ri(e, 5, 8, H_RCX, JMP_CACHE_BITS);
+	e_alu_rr(e, ALU_XOR, 8, H_RCX, H_RAX);
+	e_alu_ri(e, ALU_AND, 4, H_RCX, JMP_CACHE_SIZE - 1);
+	e_shift_ri(e, 4, 4, H_RCX, 3);
+	e_alu_rr(e, ALU_ADD, 8, H_RCX, H_RBX);
+	e_load(e, 8, H_RCX, H_RCX, CPU_OFF(jmp_cache));
+	e_test_rr(e, 8, H_RCX, H_RCX);
+	out[nout++] = e_jcc32(e, 4);
+	e_op_mem(e, 8, cmp_m_r, 1, H_RAX, H_RCX, offsetof(struct block, pc));
+	out[nout++] = e_jcc32(e, 5);
+	e_op_mem(e, 8, cmp_m_r, 1, H_RSI, H_RCX, offsetof(struct block, hva));
+	out[nout++] = e_jcc32(e, 5);
+	e_op_mem(e, 4, grp1_i32, 1, 7, H_RCX, offsetof(struct block, mode));
+	e_u32(e, CPU_MODE_64);
+	out[nout++] = e_jcc32(e, 5);
+	e_op_mem(e, 8, grp1_i8, 1, 7, H_RCX, offsetof(struct block, phys2));
+	e_byte(e, 0xff);
+	out[nout++] = e_jcc32(e, 5);
+	e_op_mem(e, 1, grp1_m8_i8, 1, 7, H_RCX, offsetof(struct block, valid));
+	e_byte(e, 0);
+	out[nout++] = e_jcc32(e, 4);
+	e_op_mem(e, 1, mov_m8_i8, 1, 0, H_RBX, CPU_OFF(intr_shadow));
+	e_byte(e, 0);
+	emit_enter(c, &hot);
+	e_patch_here(e, hot);
+	for (unsigned int i = 0; i < nout; i++)
+		e_patch_here(e, out[i]);
+	emit_leave(c, j, k);
+}
+
+/*
+ * Leaves the block through exit k towards target, cpu->rip and RAX being
+ * target: block_exit() inline, jumping straight into a chained successor,
+ * or into the jump cache's block when target is on another page.
+ */
+static void emit_chain(struct jctx *c, const struct insn *j, unsigned int k, u64 target)
+{
+	if (PAGE_OF(target) != PAGE_OF(c->b->lin)) {
+		emit_goto_indirect(c, j, k);
+		return;
+	}
+	emit_chain_linked(c, j, k);
+}
+
+/* emit_chain() for a target on the block's page: the chain link. */
+static void emit_chain_linked(struct jctx *c, const struct insn *j, unsigned int k)
+{
+	struct emitter *e = &c->e;
+	static const u8 grp1_i8[] = { 0x83 }, cmp_m_r[] = { 0x39 };
+	size_t miss[4], poll;
+
+	e_mov_imm(e, H_RCX, (u64)(uintptr_t)&c->b->chain[k]);
+	e_load(e, 8, H_RCX, H_RCX, 0);
+	e_test_rr(e, 8, H_RCX, H_RCX);
+	miss[0] = e_jcc32(e, 4);
+	e_load(e, 8, H_RDX, H_RBX, CPU_OFF(reqs));
+	e_op_mem(e, 4, grp1_i8, 1, 7, H_RDX, 0);		/* cmp dword [rdx], 0 */
+	e_byte(e, 0);
+	miss[1] = e_jcc32(e, 5);
+	e_op_mem(e, 8, cmp_m_r, 1, H_RAX, H_RCX, offsetof(struct block, pc));
+	miss[2] = e_jcc32(e, 5);
+	e_op_mem(e, 4, grp1_i8, 1, 5, H_RBX, CPU_OFF(poll_countdown));	/* sub [], 1 */
+	e_byte(e, 1);
+	poll = e_jcc32(e, 4);
+	emit_enter(c, &miss[3]);
 	/* Timers are due: back to the dispatch loop, as block_exit() does. */
 	e_patch_here(e, poll);
-	e_mov_imm(e, H_RAX, (u64)(uintptr_t)c->b);
-	e_store(e, 8, H_RBX, CPU_OFF(last_block), H_RAX);
-	e_store_imm32(e, H_RBX, CPU_OFF(last_exit), k);
-	e_mov_imm(e, H_RAX, 0);
-	e_pop(e, H_RBX);
-	e_ret(e);
+	emit_leave(c, j, k);
+	/* Not linked yet, or about to become hot: block_exit() sees to it. */
 	for (unsigned int i = 0; i < 4; i++)
 		e_patch_here(e, miss[i]);
 	emit_tail3(c, jit_block_exit, j, k);
@@ -1009,11 +1210,11 @@ static bool compile_exit(struct jctx *c, const struct insn *in)
 	switch (d->kind) {
 	case JK_END:
 		emit_rip_rel(c, in->pcoff);
-		emit_chain(c, in, 0);
+		emit_chain(c, in, 0, c->b->pc + in->pcoff);
 		return true;
 	case JK_JMP:
 		emit_rip_abs(c, in->imm);
-		emit_chain(c, in, 0);
+		emit_chain(c, in, 0, in->imm);
 		return true;
 	case JK_JCC:
 		emit_cond_exit(c, in, d->op, in->imm, in->pcoff + in->len);
@@ -1031,7 +1232,7 @@ static bool compile_exit(struct jctx *c, const struct insn *in)
 		e_op_mem(e, 8, sub_m_i8, 1, 5, H_RBX, goff(GPR_RSP));
 		e_byte(e, 8);
 		emit_rip_abs(c, in->imm);
-		emit_chain(c, in, 0);
+		emit_chain(c, in, 0, in->imm);
 		return true;
 	}
 	case JK_RET: {
@@ -1056,9 +1257,7 @@ static bool compile_exit(struct jctx *c, const struct insn *in)
 		e_op_mem(e, 8, add_m_i32, 1, 0, H_RBX, goff(GPR_RSP));
 		e_u32(e, 8 + (u32)in->imm);
 		e_store(e, 8, H_RBX, CPU_OFF(rip), H_RAX);
-		e_mov_rr(e, H_RDI, H_RBX);
-		e_pop(e, H_RBX);
-		e_jmp_abs(e, jit_goto_indirect);
+		emit_goto_indirect(c, NULL, 0);
 		return true;
 	}
 	default:
@@ -1221,6 +1420,7 @@ void jit_compile(struct soft_cpu *cpu, struct block *b)
 		const struct insn *in = &b->insns[i];
 		const struct jdesc *d = jdesc_of(in->fn);
 
+		c->dead = false;
 		/* A fused CMP/TEST + Jcc pair ends the block. */
 		if (d && d->kind == JK_FUSED && i + 2 == n) {
 			compile_fused(c, in, d);
@@ -1241,6 +1441,7 @@ void jit_compile(struct soft_cpu *cpu, struct block *b)
 			}
 			break;
 		}
+		c->dead = flags_dead_after(b, i);
 		if (compile_one(c, in)) {
 			native++;
 		} else {
