@@ -232,13 +232,14 @@ static void run_case(struct harness *h, const struct alu_case *c, const struct r
 	}
 }
 
-static void run_all_cases(bool single_step)
+static void run_all_cases(bool single_step, bool compiled)
 {
 	struct harness *h = harness_new();
 	unsigned int n = 0;
 
 	assert_int_equal(soft_cpu_enter_long_mode(h->cpu, PT_GPA, 1ULL << 30, 0), 0);
 	soft_cpu_set_single_step(h->cpu, single_step);
+	soft_cpu_set_jit_threshold(h->cpu, compiled ? 1 : 0);
 	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct alu_case *c = &cases[i];
 
@@ -266,14 +267,21 @@ static void run_all_cases(bool single_step)
 static void test_alu_matches_host(void **state)
 {
 	(void)state;
-	run_all_cases(true);
+	run_all_cases(true, false);
 }
 
 /* Whole blocks: chaining and fused CMP/TEST + Jcc pairs. */
 static void test_alu_blocks_match_host(void **state)
 {
 	(void)state;
-	run_all_cases(false);
+	run_all_cases(false, false);
+}
+
+/* Blocks compiled to host code at their first run (jit.c). */
+static void test_alu_compiled_blocks_match_host(void **state)
+{
+	(void)state;
+	run_all_cases(false, true);
 }
 
 /* DIV/IDIV results and #DE, against the host where it is safe to run. */
@@ -336,6 +344,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alu_matches_host),
 		cmocka_unit_test(test_alu_blocks_match_host),
+		cmocka_unit_test(test_alu_compiled_blocks_match_host),
 		cmocka_unit_test(test_div),
 	};
 

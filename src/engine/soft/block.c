@@ -596,7 +596,8 @@ struct block *block_find(struct soft_cpu *cpu)
 
 void block_hot(struct soft_cpu *cpu, struct block *b)
 {
-	jit_compile(cpu, b);
+	if (cpu->jit_threshold)		/* not a count that wrapped around */
+		jit_compile(cpu, b);
 }
 
 void block_chain(struct block *prev, unsigned int k, struct block *next)

@@ -85,6 +85,13 @@ void soft_cpu_code_changed(struct soft_cpu *cpu, u64 gpa, u64 len);
  */
 void soft_cpu_set_single_step(struct soft_cpu *cpu, bool on);
 
+/*
+ * With single-step off, a 64-bit block is compiled to host code at its
+ * nth entry (the block compiler, jit.h); 0 never. The default is 64, or
+ * KILN_SOFT_JIT_THRESHOLD; with KILN_SOFT_JIT=0 there is no compiler.
+ */
+void soft_cpu_set_jit_threshold(struct soft_cpu *cpu, unsigned int n);
+
 /* Exceptions are reported (default) or delivered through the guest's IDT. */
 void soft_cpu_set_deliver_exceptions(struct soft_cpu *cpu, bool deliver);
 

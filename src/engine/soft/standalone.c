@@ -176,6 +176,11 @@ void soft_cpu_set_single_step(struct soft_cpu *cpu, bool on)
 	cpu->single_step = on;
 }
 
+void soft_cpu_set_jit_threshold(struct soft_cpu *cpu, unsigned int n)
+{
+	cpu->jit_threshold = cpu->svm->jit ? n : 0;
+}
+
 void soft_cpu_set_deliver_exceptions(struct soft_cpu *cpu, bool deliver)
 {
 	cpu->stop_on_exception = !deliver;
