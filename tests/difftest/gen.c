@@ -165,8 +165,14 @@ void g_def_fsw(struct gen *g)
 void g_scrub(struct gen *g, u64 addr, unsigned int len)
 {
 	while (len) {
-		unsigned int n = len >= 8 ? 8 : len >= 4 ? 4 : len >= 2 ? 2 : 1;
-		struct enc e = { .op = n == 1 ? 0xc6 : 0xc7, .imm_size = (u8)(n >= 4 ? 4 : n) };
+		/* Naturally aligned stores, so EFLAGS.AC cannot fault them. */
+		unsigned int n = 8;
+		struct enc e = { 0 };
+
+		while (n > len || (addr & (n - 1)))
+			n >>= 1;
+		e.op = n == 1 ? 0xc6 : 0xc7;
+		e.imm_size = (u8)(n >= 4 ? 4 : n);
 
 		if (n == 8)
 			e.rex = 8;

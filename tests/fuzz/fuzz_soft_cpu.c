@@ -8,7 +8,8 @@
  *     or an error, and ASan checks that nothing past the input is read
  *     (the bytes live in an exactly sized heap buffer).
  *  2. The same bytes run on a standalone CPU (16-bit real mode, 32-bit
- *     protected mode or 64-bit long mode) over a small guest RAM, with
+ *     protected mode, 64-bit long mode one instruction per block, or in
+ *     blocks compiled to host code) over a small guest RAM, with
  *     registers from the input, for a bounded number of instructions;
  *     exceptions stop the run. Whatever the code does, Kiln must not
  *     crash, hang, or touch host memory outside guest RAM.
@@ -71,9 +72,14 @@ static void run(const u8 *data, size_t len, unsigned int mode_sel)
 	cpu = soft_cpu_create_standalone(&mem);
 	if (!cpu)
 		abort();
-	if (mode_sel == 2) {
+	if (mode_sel >= 2) {
 		if (soft_cpu_enter_long_mode(cpu, PT_GPA, 1ULL << 30, (len & 1) ? 3 : 0))
 			abort();
+		if (mode_sel == 3) {
+			/* Whole blocks, compiled at their first run (jit.c). */
+			soft_cpu_set_single_step(cpu, false);
+			soft_cpu_set_jit_threshold(cpu, 1);
+		}
 	} else {
 		soft_cpu_get_state(cpu, &st);
 		if (mode_sel == 1) {
@@ -97,7 +103,8 @@ static void run(const u8 *data, size_t len, unsigned int mode_sel)
 		soft_cpu_set_gpr(cpu, r, r == GPR_RSP ? 0x80000 : v & 0xfffff);
 	}
 	soft_cpu_set_rip(cpu, mode_sel == 0 ? CODE_GPA - 0xffff0 : CODE_GPA);
-	soft_cpu_run(cpu, 256, ~0ULL, &info);
+	/* Blocks chain on for up to 2048 blocks between budget checks. */
+	soft_cpu_run(cpu, mode_sel == 3 ? 4 : 256, ~0ULL, &info);
 	soft_cpu_destroy_standalone(cpu);
 }
 
@@ -109,8 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (!ram)
 		ram = aligned_alloc(4096, RAM_SIZE);
-	mode_sel = data[0] % 3;
-	check_decode(data + 1, size - 1, mode_sel == 2 ? CPU_MODE_64 : mode_sel ? CPU_MODE_32 : CPU_MODE_16);
+	mode_sel = data[0] % 4;
+	check_decode(data + 1, size - 1, mode_sel >= 2 ? CPU_MODE_64 : mode_sel ? CPU_MODE_32 : CPU_MODE_16);
 	run(data + 1, size - 1, mode_sel);
 	return 0;
 }

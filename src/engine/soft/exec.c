@@ -105,8 +105,12 @@ enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 			cpu_raise(cpu, EXC_DB, 0, false);
 		}
 
-		if (unlikely(cpu->standalone))
+		if (unlikely(cpu->standalone)) {
+			/* Chained blocks come back here at least that often. */
+			if (cpu->poll_countdown == 0)
+				cpu->poll_countdown = POLL_BLOCKS;
 			continue;
+		}
 		if (__atomic_load_n(cpu->reqs, __ATOMIC_RELAXED) ||
 		    cpu->poll_countdown == 0 || --cpu->poll_countdown == 0) {
 			cpu->poll_countdown = POLL_BLOCKS;

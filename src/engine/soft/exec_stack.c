@@ -180,8 +180,11 @@ OP(op_enter)
 		mem_write(cpu, stack_lin(cpu, tmp_sp), size, frame);
 	}
 	tmp_sp -= (u16)in->imm;
-	/* Touch the bottom of the new frame, as hardware checks it. */
-	mem_probe_write(cpu, stack_lin(cpu, tmp_sp), 1, cpu_user(cpu));
+	/*
+	 * Hardware checks the bottom of the new frame as an operand-sized
+	 * write: a misaligned one raises #AC (tests/difftest found it).
+	 */
+	mem_probe_write_operand(cpu, stack_lin(cpu, tmp_sp), size, cpu_user(cpu));
 	reg_write(cpu, GPR_RBP, size, (bp & ~bp_mask) | (frame & bp_mask));
 	set_sp(cpu, tmp_sp);
 	return next_insn(cpu, in);

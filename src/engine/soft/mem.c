@@ -192,6 +192,12 @@ void mem_probe_write(struct soft_cpu *cpu, u64 lin, unsigned int len, bool user)
 	}
 }
 
+void mem_probe_write_operand(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user)
+{
+	check_alignment(cpu, lin, size, user);
+	mem_probe_write(cpu, lin, size, user);
+}
+
 void mem_write_buf(struct soft_cpu *cpu, u64 lin, const void *buf, unsigned int len, bool user)
 {
 	const u8 *p = buf;

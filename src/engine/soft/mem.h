@@ -112,6 +112,8 @@ void mem_read_buf(struct soft_cpu *cpu, u64 lin, void *buf, unsigned int len, bo
 void mem_write_buf(struct soft_cpu *cpu, u64 lin, const void *buf, unsigned int len, bool user);
 /* Checks that [lin, lin+len) is writable, faulting as a write would. */
 void mem_probe_write(struct soft_cpu *cpu, u64 lin, unsigned int len, bool user);
+/* The same for one operand, which alignment checking applies to. */
+void mem_probe_write_operand(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user);
 
 /* Loads and stores of the sizes the ISA has, as host atomics. */
 static inline bool host_cas(void *p, u64 *expected, u64 desired, unsigned int size)
