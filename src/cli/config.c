@@ -125,6 +125,10 @@ void config_usage(FILE *out)
 		"                       a raw image as a virtio-blk disk (repeatable, up to %d)\n"
 		"  --rng                a virtio-rng device fed from the host's getrandom()\n"
 		"  --testdev            kvm-unit-tests' test devices (pc-testdev, pci-testdev)\n"
+		"  --iommu intel[,intremap=on|off]\n"
+		"                       an Intel VT-d IOMMU at 0xfed90000 (DMA remapping; with\n"
+		"                       intremap=on, interrupt remapping: soft engine only)\n"
+		"  --device edu         QEMU's edu PCI device (1234:11e8), for kvm-unit-tests\n"
 		"  --virtio-console stdio|file=PATH|socket=PATH\n"
 		"                       a virtio console (hvc0) on the terminal (COM1 keeps its\n"
 		"                       output but loses its input), a file, or a unix socket\n"
@@ -153,7 +157,7 @@ enum opt_id {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_ACCEL,
 	OPT_AFFINITY, OPT_STATS, OPT_TRACE, OPT_SYSMAP, OPT_API_SOCK, OPT_HELP,
 	OPT_DISK, OPT_RNG, OPT_HVC, OPT_MEM_BACKING, OPT_KSM, OPT_PREALLOC,
-	OPT_NET, OPT_BALLOON, OPT_VSOCK, OPT_TESTDEV,
+	OPT_NET, OPT_BALLOON, OPT_VSOCK, OPT_TESTDEV, OPT_IOMMU, OPT_DEVICE,
 };
 
 struct opt_spec {
@@ -184,6 +188,8 @@ static const struct opt_spec opts[] = {
 	{ "--disk", OPT_DISK, true },
 	{ "--rng", OPT_RNG, false },
 	{ "--testdev", OPT_TESTDEV, false },
+	{ "--iommu", OPT_IOMMU, true },
+	{ "--device", OPT_DEVICE, true },	{ "-device", OPT_DEVICE, true },
 	{ "--virtio-console", OPT_HVC, true },
 	{ "--net", OPT_NET, true },
 	{ "--balloon", OPT_BALLOON, true },
@@ -389,6 +395,15 @@ static int apply_opt(struct vm_config *cfg, const struct opt_spec *o, const char
 		break;
 	case OPT_TESTDEV:
 		cfg->testdev = true;
+		break;
+	case OPT_IOMMU:
+		return config_parse_iommu(cfg, flag, val);
+	case OPT_DEVICE:
+		if (strcmp(val, "edu")) {
+			pr_err("%s '%s': the only device is edu", flag, val);
+			return -1;
+		}
+		cfg->edu = true;
 		break;
 	case OPT_HVC:
 		return parse_hvc(cfg, flag, val);

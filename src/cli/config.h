@@ -87,6 +87,9 @@ struct vm_config {
 	unsigned int nr_disks;
 	bool rng;			/* --rng: virtio-rng */
 	bool testdev;			/* --testdev: pc-testdev and pci-testdev */
+	bool iommu;			/* --iommu intel: a VT-d IOMMU */
+	bool iommu_intremap;		/* --iommu intel,intremap=on */
+	bool edu;			/* --device edu: QEMU's educational PCI device */
 	enum hvc_backend hvc;		/* --virtio-console */
 	const char *hvc_path;
 	struct ram_options ram;		/* --mem-backing, --ksm, --mem-prealloc */
@@ -112,6 +115,8 @@ void config_release(struct vm_config *cfg);
 int config_parse_net(struct vm_config *cfg, const char *flag, const char *val);
 int config_parse_balloon(struct vm_config *cfg, const char *flag, const char *val);
 int config_parse_vsock(struct vm_config *cfg, const char *flag, const char *val);
+/* --iommu intel[,intremap=on|off][,eim=off] (iommu/iommu_opts.c). */
+int config_parse_iommu(struct vm_config *cfg, const char *flag, const char *val);
 
 /* "512M", "2G", "1048576": QEMU's size syntax; a bare number is MiB, as -m. */
 int parse_size(const char *s, u64 *out);

@@ -5,6 +5,7 @@
 #include "bus/pci.h"
 #include "dev/acpi_pm.h"
 #include "dev/debug_exit.h"
+#include "dev/edu.h"
 #include "dev/fw_cfg.h"
 #include "dev/i8042.h"
 #include "dev/pc_testdev.h"
@@ -64,6 +65,8 @@ int platform_devices_init(struct vm *vm)
 	    acpi_pm_create(vm) || pci_root_create(vm) || fw_cfg_create(vm))
 		return -1;
 	if (vm->cfg->testdev && (pc_testdev_create(vm) || pci_testdev_create(vm)))
+		return -1;
+	if (vm->cfg->edu && edu_create(vm))
 		return -1;
 	return 0;
 }

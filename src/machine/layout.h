@@ -17,6 +17,7 @@
 #define LAYOUT_PCI_MMIO_START	0xc0000000ULL	/* 32-bit BARs */
 #define LAYOUT_PCI_MMIO_END	0xfe000000ULL
 #define LAYOUT_IOAPIC_BASE	0xfec00000ULL
+#define LAYOUT_VTD_BASE		0xfed90000ULL	/* --iommu intel: 4 KiB of VT-d registers, q35's address */
 #define LAYOUT_LAPIC_BASE	0xfee00000ULL
 #define LAYOUT_MAX_RAM		(1ULL << 40)	/* 1 TiB */
 /*

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dev/platform.h"
+#include "iommu/iommu.h"
 #include "lib/log.h"
 #include "machine/acpi/acpi.h"
 #include "machine/boot/boot.h"
@@ -80,7 +81,7 @@ struct vm *vm_create(const struct vm_config *cfg)
 		goto fail;
 	if (vm_create_vcpus(vm))
 		goto fail;
-	if (platform_devices_init(vm) || virtio_devices_init(vm))
+	if (iommu_create_from_config(vm) || platform_devices_init(vm) || virtio_devices_init(vm))
 		goto fail;
 	if (acpi_build(vm))
 		goto fail;

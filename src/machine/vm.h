@@ -13,6 +13,7 @@
 struct vcpu;
 struct event_loop;
 struct pci_root;
+struct iommu;
 struct stats_visitor;
 struct api_balloon_ops;
 struct api_snapshot_ops;
@@ -54,6 +55,7 @@ struct vm {
 	struct bus pio_bus;
 	struct bus mmio_bus;
 	struct pci_root *pci;
+	struct iommu *iommu;		/* --iommu: DMA and interrupt remapping, else NULL */
 	struct event_loop *loop;
 	int signal_fd;
 

@@ -84,26 +84,33 @@ unsigned int apic_bus_deliver(struct soft_irqchip *chip, const struct apic_msg *
  * hint (3) and the destination mode (2); the data the vector (7:0), the
  * delivery mode (10:8) and the trigger mode (15).
  */
-void apic_bus_send_msi(struct soft_irqchip *chip, u64 addr, u32 data)
+bool apic_msg_from_msi(u64 addr, u32 data, struct apic_msg *m)
 {
-	struct apic_msg m = {
+	*m = (struct apic_msg){
 		.vector = data & APIC_VECTOR_MASK,
 		.mode = (data >> APIC_DM_SHIFT) & 7,
 		.dest = (addr >> 12) & 0xff,
 		.logical = addr & (1U << 2),
 		.level_trig = data & APIC_TRIGGER_LEVEL,
 	};
-
 	if ((addr >> 20) != 0xfee) {
 		pr_warn_once("msi: address %#llx is not in the APIC window: dropped",
 			     (unsigned long long)addr);
-		return;
+		return false;
 	}
-	if (m.mode == APIC_DM_STARTUP || m.mode == 3) {
-		pr_warn_once("msi: delivery mode %u is not allowed: dropped", m.mode);
-		return;
+	if (m->mode == APIC_DM_STARTUP || m->mode == 3) {
+		pr_warn_once("msi: delivery mode %u is not allowed: dropped", m->mode);
+		return false;
 	}
 	/* The redirection hint turns fixed delivery into arbitration. */
-	m.lowest = m.mode == APIC_DM_LOWEST || (addr & (1U << 3));
-	apic_bus_deliver(chip, &m, NULL);
+	m->lowest = m->mode == APIC_DM_LOWEST || (addr & (1U << 3));
+	return true;
+}
+
+void apic_bus_send_msi(struct soft_irqchip *chip, u64 addr, u32 data)
+{
+	struct apic_msg m;
+
+	if (apic_msg_from_msi(addr, data, &m))
+		apic_bus_deliver(chip, &m, NULL);
 }

@@ -53,6 +53,9 @@ struct apic_msg {
 unsigned int apic_bus_deliver(struct soft_irqchip *chip, const struct apic_msg *m,
 			      struct lapic *src);
 
+/* Decodes an MSI write (compatibility format); false when it must be dropped. */
+bool apic_msg_from_msi(u64 addr, u32 data, struct apic_msg *m);
+
 /* Decodes and delivers an MSI write. */
 void apic_bus_send_msi(struct soft_irqchip *chip, u64 addr, u32 data);
 

@@ -2,6 +2,7 @@
 #include "engine/soft/irqchip/ioapic.h"
 
 #include "engine/soft/irqchip/chip.h"
+#include "iommu/iommu.h"
 #include "lib/log.h"
 
 #define IOREGSEL		0x00
@@ -15,6 +16,9 @@
 /* Vector, delivery and destination modes, polarity, trigger, mask, dest. */
 #define REDIR_LO_WRITABLE 0x0001afffULL
 #define REDIR_HI_WRITABLE 0xff000000ULL
+/* With interrupt remapping: bits 63:48 hold the format bit and the handle. */
+#define REDIR_HI_WRITABLE_IR 0xffff0000ULL
+#define REDIR_REMAPPABLE	(1ULL << 48)
 
 static bool entry_level(u64 e)
 {
@@ -26,6 +30,27 @@ static bool entry_fixed(u64 e)
 	unsigned int mode = (e >> APIC_DM_SHIFT) & 7;
 
 	return mode == APIC_DM_FIXED || mode == APIC_DM_LOWEST;
+}
+
+static bool remaps(const struct ioapic *io)
+{
+	return io->chip && iommu_remaps_interrupts(io->chip->vm);
+}
+
+/*
+ * A remappable-format entry (VT-d): the entry becomes an interrupt request
+ * whose address carries its handle (bits 63:49 and 11), which the IOMMU
+ * looks up. False when the IOMMU blocks it.
+ */
+static bool remapped_msg(struct ioapic *io, u64 e, struct apic_msg *m)
+{
+	u64 addr = 0xfee00000ULL | ((e >> 49) & 0x7fff) << 5 | 1ULL << 4 |
+		   ((e >> 11) & 1) << 2;
+	u32 data = (e & APIC_VECTOR_MASK) | (entry_level(e) ? APIC_TRIGGER_LEVEL | (1U << 14) : 0);
+
+	if (iommu_remap_msi(io->chip->vm, IOMMU_SID_NONE, &addr, &data))
+		return false;
+	return apic_msg_from_msi(addr, data, m);
 }
 
 /* Delivers pin's request if its entry lets it through. Lock held. */
@@ -40,6 +65,7 @@ static void ioapic_service(struct ioapic *io, unsigned int pin)
 		.logical = e & APIC_DEST_LOGICAL,
 		.level_trig = entry_level(e),
 	};
+	bool remapped = (e & REDIR_REMAPPABLE) && remaps(io);
 
 	if (e & APIC_LVT_MASKED)
 		return;
@@ -52,6 +78,8 @@ static void ioapic_service(struct ioapic *io, unsigned int pin)
 		io->pending &= ~bit;
 	}
 	m.lowest = m.mode == APIC_DM_LOWEST;
+	if (remapped && !remapped_msg(io, e, &m))
+		return;
 	/*
 	 * Remote IRR waits for an EOI, which only fixed and lowest-priority
 	 * vectors ever get, and only if some LAPIC took the message.
@@ -115,7 +143,9 @@ static void ioapic_redir_write(struct ioapic *io, unsigned int pin, bool high, u
 	u64 e = io->redir[pin];
 
 	if (high) {
-		e = (e & 0xffffffffULL) | ((u64)(v & REDIR_HI_WRITABLE) << 32);
+		u64 writable = remaps(io) ? REDIR_HI_WRITABLE_IR : REDIR_HI_WRITABLE;
+
+		e = (e & 0xffffffffULL) | ((u64)(v & writable) << 32);
 	} else {
 		e = (e & (0xffffffff00000000ULL | REDIR_RO_BITS)) | (v & REDIR_LO_WRITABLE);
 		/* Remote IRR means nothing to an edge entry, nor pending to a level one. */
