@@ -6,8 +6,9 @@
 # kut_plan TARGET NAME FILE SMP PARAMS ARGS ARCH GROUPS ACCEL CHECK
 #   TARGET: soft or kvm (Kiln's engines), or tcg (QEMU with TCG).
 # Sets PLAN_SKIP (the reason, or empty), PLAN_MEM (guest RAM), PLAN_NOTE
-# (what was mapped or ignored, for the table) and PLAN_QEMU_PARAMS (the
-# cfg's own QEMU options, for tcg). QEMU's -cpu has no Kiln equivalent: a
+# (what was mapped or ignored, for the table), PLAN_KILN_ARGS (Kiln flags
+# for the cfg's devices) and PLAN_QEMU_PARAMS (the cfg's own QEMU options,
+# for tcg). QEMU's -cpu has no Kiln equivalent: a
 # Kiln guest always sees its engine's CPUID, and tests probe it themselves.
 
 KUT_DEFAULT_MEM=128M	# QEMU's default, which the suite's x86/run relies on
@@ -52,7 +53,9 @@ kut_map_machine() {
 
 	for opt in ${1//,/ }; do
 		case $opt in
-		q35) kut_lacks "the q35 machine" ;;
+		# Only intel_iommu asks for q35, for its VT-d unit: it uses port 0xcf8
+		# configuration and the registers at q35's address, which Kiln has.
+		q35) PLAN_NOTE+="q35: Kiln's machine (no MMCONFIG, no DMAR table); " ;;
 		vmport=on) kut_lacks "the VMware backdoor port" ;;
 		pit=off) PLAN_NOTE+="pit=off: PIT kept, unprogrammed; " ;;
 		kernel-irqchip=*|accel=*) ;;
@@ -62,10 +65,18 @@ kut_map_machine() {
 }
 
 kut_map_device() {
-	local dev=${1%%,*}
+	local target=$1 dev=${2%%,*} opts=""
 
+	[ "$dev" != "$2" ] && opts=${2#*,}
 	case $dev in
 	pc-testdev|pci-testdev|isa-debug-exit) ;;	# --testdev and the debug-exit port
+	edu) PLAN_KILN_ARGS+=" --device edu" ;;
+	intel-iommu)
+		# kvm's in-kernel IOAPIC cannot hand remappable entries to Kiln's VT-d.
+		if [ "$target" = kvm ] && [[ ",$opts," == *,intremap=on,* ]]; then
+			kut_lacks "interrupt remapping on kvm (in-kernel IOAPIC)"
+		fi
+		PLAN_KILN_ARGS+=" --iommu intel${opts:+,$opts}" ;;
 	hyperv-testdev) kut_lacks "Hyper-V enlightenments" ;;
 	*) kut_lacks "-device $dev" ;;
 	esac
@@ -95,7 +106,7 @@ kut_map_params() {
 		-cpu) kut_map_cpu "$1"; shift ;;
 		-m) PLAN_MEM=${1^^}; shift ;;
 		-M|-machine) kut_map_machine "$1"; shift ;;
-		-device) kut_map_device "$1"; shift ;;
+		-device) kut_map_device "$target" "$1"; shift ;;
 		-enable-kvm) [ "$target" != kvm ] && kut_lacks "-enable-kvm on the soft engine" ;;
 		-overcommit|-global) PLAN_NOTE+="$opt $1 ignored; "; shift ;;
 		*) kut_lacks "QEMU option $opt" ;;
@@ -108,7 +119,7 @@ kut_plan() {
 	local target=$1 name=$2 file=$3 smp=$4 params=$5 args=$6 arch=$7 groups=$8
 	local accel=$9 check=${10}
 
-	PLAN_SKIP="" PLAN_NOTE="" PLAN_MEM=$KUT_DEFAULT_MEM PLAN_QEMU_PARAMS=""
+	PLAN_SKIP="" PLAN_NOTE="" PLAN_MEM=$KUT_DEFAULT_MEM PLAN_QEMU_PARAMS="" PLAN_KILN_ARGS=""
 	[ "$params" = - ] && params=""
 	if [ "$arch" = i386 ]; then
 		PLAN_SKIP="i386 only (the suite is built for x86_64)"
