@@ -385,7 +385,7 @@ int pci_root_create(struct vm *vm)
 		unregister_ports(vm);
 		goto fail;
 	}
-	return 0;
+	return pci_snapshot_register(root);
 fail:
 	pthread_mutex_destroy(&root->cfg_lock);
 	pthread_mutex_destroy(&root->intx_lock);

@@ -15,4 +15,7 @@ void pci_unmap_bars(struct pci_device *dev);
 /* Recomputes the device's contribution to its INTx line; intx lock held. */
 void pci_update_intx_locked(struct pci_device *dev);
 
+/* pci_snapshot.c: the "pci" snapshot section (every function's config space). */
+int pci_snapshot_register(struct pci_root *root);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include "lib/log.h"
 #include "machine/layout.h"
+#include "snapshot/snapshot.h"
 
 int parse_size(const char *s, u64 *out)
 {
@@ -109,6 +110,7 @@ void config_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: kiln run --kernel PATH [options]\n"
+		"       kiln run --restore FILE [options]\n"
 		"\n"
 		"  --kernel PATH        bzImage, ELF vmlinux (PVH or 64-bit entry) or multiboot image\n"
 		"  --initrd PATH        initramfs (or multiboot module)\n"
@@ -146,6 +148,9 @@ void config_usage(FILE *out)
 		"                       or hugetlb pages from the host's pool (docs/MEMORY.md)\n"
 		"  --ksm                let the host merge identical guest pages (MADV_MERGEABLE)\n"
 		"  --mem-prealloc       commit all guest RAM before the guest starts\n"
+		"  --restore FILE       continue from a snapshot (PUT /snapshot/create) instead\n"
+		"                       of booting; give the same --disk/--net/... flags, with\n"
+		"                       the same disk files (docs/SNAPSHOT.md)\n"
 		"\n"
 		"Console: the guest's COM1 on stdin/stdout; Ctrl-A x quits.\n"
 		"Exit codes: 0 powered off or quit, 2 bad usage, 4 guest reset,\n"
@@ -157,7 +162,7 @@ enum opt_id {
 	OPT_KERNEL, OPT_INITRD, OPT_CMDLINE, OPT_MEM, OPT_CPUS, OPT_ACCEL,
 	OPT_AFFINITY, OPT_STATS, OPT_TRACE, OPT_SYSMAP, OPT_API_SOCK, OPT_HELP,
 	OPT_DISK, OPT_RNG, OPT_HVC, OPT_MEM_BACKING, OPT_KSM, OPT_PREALLOC,
-	OPT_NET, OPT_BALLOON, OPT_VSOCK, OPT_TESTDEV, OPT_IOMMU, OPT_DEVICE,
+	OPT_NET, OPT_BALLOON, OPT_VSOCK, OPT_TESTDEV, OPT_RESTORE, OPT_IOMMU, OPT_DEVICE,
 };
 
 struct opt_spec {
@@ -197,6 +202,7 @@ static const struct opt_spec opts[] = {
 	{ "--mem-backing", OPT_MEM_BACKING, true },
 	{ "--ksm", OPT_KSM, false },
 	{ "--mem-prealloc", OPT_PREALLOC, false },	{ "-mem-prealloc", OPT_PREALLOC, false },
+	{ "--restore", OPT_RESTORE, true },
 	{ "--help", OPT_HELP, false },		{ "-h", OPT_HELP, false },
 };
 
@@ -428,6 +434,9 @@ static int apply_opt(struct vm_config *cfg, const struct opt_spec *o, const char
 	case OPT_PREALLOC:
 		cfg->ram.prealloc = true;
 		break;
+	case OPT_RESTORE:
+		cfg->restore_path = val;
+		break;
 	case OPT_HELP:
 		config_usage(stdout);
 		exit(0);
@@ -439,11 +448,15 @@ static int config_check(struct vm_config *cfg, const char *affinity)
 {
 	char why[512];
 
-	if (!cfg->kernel_path) {
+	if (cfg->restore_path && (cfg->kernel_path || cfg->initrd_path)) {
+		pr_err("--restore continues a snapshot; it takes no --kernel or --initrd");
+		return -1;
+	}
+	if (!cfg->kernel_path && !cfg->restore_path) {
 		pr_err("--kernel is required (see kiln run --help)");
 		return -1;
 	}
-	if (check_readable_file("--kernel", cfg->kernel_path))
+	if (cfg->kernel_path && check_readable_file("--kernel", cfg->kernel_path))
 		return -1;
 	if (cfg->initrd_path && check_readable_file("--initrd", cfg->initrd_path))
 		return -1;
@@ -502,6 +515,7 @@ void config_release(struct vm_config *cfg)
 int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 {
 	const char *affinity = NULL;
+	bool mem_given = false, cpus_given = false, accel_given = false;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->mem_size = CONFIG_DEFAULT_MEM;
@@ -530,6 +544,13 @@ int config_parse_run(struct vm_config *cfg, int argc, char **argv)
 		}
 		if (apply_opt(cfg, o, o->name, val, &affinity))
 			return -1;
+		mem_given |= o->id == OPT_MEM;
+		cpus_given |= o->id == OPT_CPUS;
+		accel_given |= o->id == OPT_ACCEL;
 	}
+	/* The snapshot's header sizes the VM, before anything is checked against it. */
+	if (cfg->restore_path &&
+	    snapshot_config(cfg, mem_given, cpus_given, accel_given))
+		return -1;
 	return config_check(cfg, affinity);
 }

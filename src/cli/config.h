@@ -97,6 +97,7 @@ struct vm_config {
 	unsigned int nr_nets;
 	struct balloon_config balloon;
 	struct vsock_config vsock;
+	const char *restore_path;	/* --restore FILE: load it instead of booting */
 };
 
 /*

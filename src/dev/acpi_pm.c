@@ -10,6 +10,7 @@
 #include "machine/irq.h"
 #include "machine/layout.h"
 #include "machine/vm.h"
+#include "snapshot/snap_section.h"
 
 /* Byte offsets in the block. */
 #define OFF_STS		0
@@ -164,6 +165,61 @@ int acpi_pm_press_power_button(struct vm *vm)
 	return 0;
 }
 
+/*
+ * Snapshot: the registers, and PM_TMR as the time it has counted, so that
+ * the timer goes on from its value rather than jumping.
+ */
+static u64 ns_since(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (u64)(now.tv_sec - t->tv_sec) * 1000000000ULL + (u64)now.tv_nsec - (u64)t->tv_nsec;
+}
+
+static void pm_save(void *opaque, struct snap_writer *w)
+{
+	struct acpi_pm *pm = opaque;
+
+	pthread_mutex_lock(&pm->lock);
+	snap_put_u16(w, pm->sts);
+	snap_put_u16(w, pm->en);
+	snap_put_u16(w, pm->cnt);
+	snap_put_u64(w, ns_since(&pm->epoch));
+	pthread_mutex_unlock(&pm->lock);
+}
+
+static int pm_load(void *opaque, struct snap_reader *r)
+{
+	struct acpi_pm *pm = opaque;
+	u16 sts = snap_get_u16(r, "PM1_STS");
+	u16 en = snap_get_u16(r, "PM1_EN");
+	u16 cnt = snap_get_u16(r, "PM1_CNT");
+	u64 counted = snap_get_u64(r, "PM_TMR's time");
+	struct timespec now;
+	u64 now_ns;
+
+	if (snap_reader_failed(r))
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	now_ns = (u64)now.tv_sec * 1000000000ULL + now.tv_nsec;
+	if (counted > now_ns)
+		return snap_fail(r, "PM_TMR has counted longer than this host is up");
+	now_ns -= counted;
+	pthread_mutex_lock(&pm->lock);
+	pm->sts = sts;
+	pm->en = en;
+	pm->cnt = cnt;
+	pm->epoch.tv_sec = now_ns / 1000000000ULL;
+	pm->epoch.tv_nsec = now_ns % 1000000000ULL;
+	/* The interrupt controllers' snapshot already has the line at this level. */
+	pm->sci_level = sts & en & EN_WRITABLE;
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
+}
+
+static const struct snap_section_ops pm_snap_ops = { .save = pm_save, .load = pm_load };
+
 int acpi_pm_create(struct vm *vm)
 {
 	struct acpi_pm *pm = calloc(1, sizeof(*pm));
@@ -183,7 +239,7 @@ int acpi_pm_create(struct vm *vm)
 		bus_unregister(&vm->pio_bus, PORT_ACPI_PM_BASE);
 		goto fail;
 	}
-	return 0;
+	return snap_register(vm, "acpi-pm", &pm_snap_ops, pm);
 fail:
 	pthread_mutex_destroy(&pm->lock);
 	free(pm);

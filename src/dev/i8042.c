@@ -3,12 +3,14 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bus/bus.h"
 #include "lib/log.h"
 #include "machine/irq.h"
 #include "machine/layout.h"
 #include "machine/vm.h"
+#include "snapshot/snap_section.h"
 
 /* Status register (read at 0x64). */
 #define STR_OBF		0x01	/* output buffer full */
@@ -453,6 +455,84 @@ static void i8042_destroy(void *opaque)
 	free(k);
 }
 
+/* Snapshot: controller RAM, the output queue and buffer, the keyboard. */
+static void put_out_byte(struct snap_writer *w, const struct out_byte *b)
+{
+	snap_put_u8(w, b->value);
+	snap_put_u8(w, b->source);
+	snap_put_bool(w, b->timeout);
+}
+
+static void get_out_byte(struct snap_reader *r, struct out_byte *b)
+{
+	b->value = snap_get_u8(r, "an output byte");
+	b->source = snap_get_max(r, 1, SRC_KBD, "an output byte's source");
+	b->timeout = snap_get_bool(r, "an output byte's timeout");
+}
+
+static void i8042_save(void *opaque, struct snap_writer *w)
+{
+	struct i8042 *k = opaque;
+
+	pthread_mutex_lock(&k->lock);
+	snap_put_bytes(w, k->ram, sizeof(k->ram));
+	snap_put_u8(w, k->outport);
+	snap_put_bool(w, k->last_write_cmd);
+	snap_put_u8(w, k->pending_cmd);
+	for (unsigned int i = 0; i < I8042_QUEUE_SIZE; i++)
+		put_out_byte(w, &k->queue[i]);
+	snap_put_u8(w, k->q_head);
+	snap_put_u8(w, k->q_count);
+	snap_put_bool(w, k->obf);
+	put_out_byte(w, &k->out);
+	snap_put_u8(w, k->kbd_pending_cmd);
+	snap_put_u8(w, k->kbd_scancode_set);
+	snap_put_bool(w, k->kbd_irq);
+	snap_put_bool(w, k->aux_irq);
+	pthread_mutex_unlock(&k->lock);
+}
+
+static int i8042_load(void *opaque, struct snap_reader *r)
+{
+	struct i8042 *k = opaque;
+	struct i8042 n;
+
+	snap_get_bytes(r, n.ram, sizeof(n.ram), "the controller RAM");
+	n.outport = snap_get_u8(r, "the output port");
+	n.last_write_cmd = snap_get_bool(r, "the last write's port");
+	n.pending_cmd = snap_get_u8(r, "a pending command");
+	for (unsigned int i = 0; i < I8042_QUEUE_SIZE; i++)
+		get_out_byte(r, &n.queue[i]);
+	n.q_head = snap_get_max(r, 1, I8042_QUEUE_SIZE - 1, "the queue head");
+	n.q_count = snap_get_max(r, 1, I8042_QUEUE_SIZE, "the queue length");
+	n.obf = snap_get_bool(r, "the output buffer flag");
+	get_out_byte(r, &n.out);
+	n.kbd_pending_cmd = snap_get_u8(r, "a pending keyboard command");
+	n.kbd_scancode_set = snap_get_max(r, 1, 3, "the scancode set");
+	n.kbd_irq = snap_get_bool(r, "the keyboard IRQ");
+	n.aux_irq = snap_get_bool(r, "the AUX IRQ");
+	if (snap_reader_failed(r))
+		return -1;
+	pthread_mutex_lock(&k->lock);
+	memcpy(k->ram, n.ram, sizeof(k->ram));
+	k->outport = n.outport;
+	k->last_write_cmd = n.last_write_cmd;
+	k->pending_cmd = n.pending_cmd;
+	memcpy(k->queue, n.queue, sizeof(k->queue));
+	k->q_head = n.q_head;
+	k->q_count = n.q_count;
+	k->obf = n.obf;
+	k->out = n.out;
+	k->kbd_pending_cmd = n.kbd_pending_cmd;
+	k->kbd_scancode_set = n.kbd_scancode_set;
+	k->kbd_irq = n.kbd_irq;
+	k->aux_irq = n.aux_irq;
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+static const struct snap_section_ops i8042_snap_ops = { .save = i8042_save, .load = i8042_load };
+
 int i8042_create(struct vm *vm)
 {
 	struct i8042 *k = calloc(1, sizeof(*k));
@@ -482,7 +562,7 @@ int i8042_create(struct vm *vm)
 		bus_unregister(&vm->pio_bus, PORT_I8042_CMD);
 		goto fail;
 	}
-	return 0;
+	return snap_register(vm, "i8042", &i8042_snap_ops, k);
 fail:
 	pthread_mutex_destroy(&k->lock);
 	free(k);

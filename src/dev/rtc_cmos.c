@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "machine/irq.h"
 #include "machine/layout.h"
 #include "machine/vm.h"
+#include "snapshot/snap_section.h"
 
 #define NSEC_PER_SEC 1000000000LL
 
@@ -494,6 +496,63 @@ static void rtc_destroy(void *opaque)
 	free(r);
 }
 
+/*
+ * Snapshot: CMOS, the index, and the guest's offset from the host's wall
+ * clock, which is kept: after a restore the RTC reads the host's time
+ * shifted as before, so the time spent in the file passes for the guest.
+ */
+static void rtc_save(void *opaque, struct snap_writer *w)
+{
+	struct rtc *r = opaque;
+
+	pthread_mutex_lock(&r->lock);
+	snap_put_u8(w, r->index);
+	snap_put_u8(w, r->nmi_mask);
+	snap_put_bytes(w, r->cmos, sizeof(r->cmos));
+	snap_put_u64(w, r->offset_ns);
+	snap_put_u64(w, r->last_ns);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int rtc_load(void *opaque, struct snap_reader *r)
+{
+	struct rtc *rtc = opaque;
+	u8 index, nmi_mask, cmos[sizeof(rtc->cmos)];
+	s64 offset, last;
+
+	index = snap_get_max(r, 1, sizeof(rtc->cmos) - 1, "the CMOS index");
+	nmi_mask = snap_get_max(r, 1, 1, "the NMI mask");
+	snap_get_bytes(r, cmos, sizeof(cmos), "CMOS");
+	offset = snap_get_u64(r, "the clock offset");
+	last = snap_get_u64(r, "the last update");
+	if (snap_reader_failed(r))
+		return -1;
+	pthread_mutex_lock(&rtc->lock);
+	rtc->index = index;
+	rtc->nmi_mask = nmi_mask;
+	memcpy(rtc->cmos, cmos, sizeof(cmos));
+	rtc->offset_ns = offset;
+	rtc->last_ns = last;
+	pthread_mutex_unlock(&rtc->lock);
+	return 0;
+}
+
+/* The timer follows the loaded registers. */
+static void rtc_post_load(void *opaque)
+{
+	struct rtc *r = opaque;
+
+	pthread_mutex_lock(&r->lock);
+	/* The interrupt controllers' snapshot already has the line at this level. */
+	r->irq_level = r->cmos[REG_C] & r->cmos[REG_B] & (C_PF | C_AF | C_UF);
+	arm_timer(r, guest_now_ns(r));
+	pthread_mutex_unlock(&r->lock);
+}
+
+static const struct snap_section_ops rtc_snap_ops = {
+	.save = rtc_save, .load = rtc_load, .post_load = rtc_post_load,
+};
+
 int rtc_cmos_create(struct vm *vm)
 {
 	struct rtc *r = calloc(1, sizeof(*r));
@@ -523,7 +582,7 @@ int rtc_cmos_create(struct vm *vm)
 		event_loop_remove(vm->loop, r->timer_fd);
 		goto fail;
 	}
-	return 0;
+	return snap_register(vm, "rtc", &rtc_snap_ops, r);
 fail:
 	if (r->timer_fd >= 0)
 		close(r->timer_fd);

@@ -3,12 +3,14 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bus/bus.h"
 #include "lib/log.h"
 #include "machine/irq.h"
 #include "machine/stats.h"
 #include "machine/vm.h"
+#include "snapshot/snap_section.h"
 
 /* Register offsets; DLAB (LCR bit 7) turns 0 and 1 into the divisor latch. */
 #define REG_RBR_THR_DLL	0
@@ -400,6 +402,75 @@ static void uart_destroy(void *opaque)
 	free(u);
 }
 
+/* Snapshot: registers, FIFO and the interrupt state (snapshot/snap_section.h). */
+static void uart_save(void *opaque, struct snap_writer *w)
+{
+	struct uart_8250 *u = opaque;
+
+	pthread_mutex_lock(&u->lock);
+	snap_put_bytes(w, u->rx_fifo, sizeof(u->rx_fifo));
+	snap_put_u8(w, u->rx_head);
+	snap_put_u8(w, u->rx_count);
+	snap_put_u8(w, u->rbr);
+	snap_put_u8(w, u->ier);
+	snap_put_u8(w, u->fcr);
+	snap_put_u8(w, u->lcr);
+	snap_put_u8(w, u->mcr);
+	snap_put_u8(w, u->msr);
+	snap_put_u8(w, u->scr);
+	snap_put_u8(w, u->dll);
+	snap_put_u8(w, u->dlm);
+	snap_put_u8(w, u->lsr_errors);
+	snap_put_bool(w, u->thr_ipending);
+	snap_put_bool(w, u->irq_level);
+	pthread_mutex_unlock(&u->lock);
+}
+
+static int uart_load(void *opaque, struct snap_reader *r)
+{
+	struct uart_8250 *u = opaque;
+	struct uart_8250 n;
+
+	snap_get_bytes(r, n.rx_fifo, sizeof(n.rx_fifo), "the receive FIFO");
+	n.rx_head = snap_get_max(r, 1, UART_8250_FIFO_SIZE - 1, "the FIFO head");
+	n.rx_count = snap_get_max(r, 1, UART_8250_FIFO_SIZE, "the FIFO count");
+	n.rbr = snap_get_u8(r, "RBR");
+	n.ier = snap_get_max(r, 1, IER_MASK, "IER");
+	n.fcr = snap_get_u8(r, "FCR");
+	n.lcr = snap_get_u8(r, "LCR");
+	n.mcr = snap_get_u8(r, "MCR");
+	n.msr = snap_get_u8(r, "MSR");
+	n.scr = snap_get_u8(r, "SCR");
+	n.dll = snap_get_u8(r, "DLL");
+	n.dlm = snap_get_u8(r, "DLM");
+	n.lsr_errors = snap_get_u8(r, "the line errors");
+	n.thr_ipending = snap_get_bool(r, "the THRE interrupt");
+	n.irq_level = snap_get_bool(r, "the IRQ line");
+	if (snap_reader_failed(r))
+		return -1;
+	pthread_mutex_lock(&u->lock);
+	memcpy(u->rx_fifo, n.rx_fifo, sizeof(u->rx_fifo));
+	u->rx_head = n.rx_head;
+	u->rx_count = n.rx_count;
+	u->rbr = n.rbr;
+	u->ier = n.ier;
+	u->fcr = n.fcr;
+	u->lcr = n.lcr;
+	u->mcr = n.mcr;
+	u->msr = n.msr;
+	u->scr = n.scr;
+	u->dll = n.dll;
+	u->dlm = n.dlm;
+	u->lsr_errors = n.lsr_errors;
+	u->thr_ipending = n.thr_ipending;
+	u->irq_level = n.irq_level;
+	u->rx_blocked = false;	/* a new backend holds nothing back */
+	pthread_mutex_unlock(&u->lock);
+	return 0;
+}
+
+static const struct snap_section_ops uart_snap_ops = { .save = uart_save, .load = uart_load };
+
 struct uart_8250 *uart_8250_create(struct vm *vm, u16 port, u32 gsi, const char *name)
 {
 	struct uart_8250 *u = calloc(1, sizeof(*u));
@@ -426,6 +497,8 @@ struct uart_8250 *uart_8250_create(struct vm *vm, u16 port, u32 gsi, const char 
 		bus_unregister(&vm->pio_bus, port);
 		goto fail;
 	}
+	if (snap_register(vm, name, &uart_snap_ops, u))
+		return NULL;	/* the VM's teardown frees u */
 	return u;
 fail:
 	pthread_mutex_destroy(&u->lock);

@@ -96,6 +96,13 @@ struct engine_ops {
 	int (*set_dirty_logging)(struct vm *vm, bool on);
 	int (*get_dirty_log)(struct vm *vm, unsigned int region, unsigned long *bitmap,
 			     bool clear);
+
+	/*
+	 * Optional: registers the engine's snapshot sections (vCPUs, interrupt
+	 * controllers) with snap_register() (snapshot/snap_section.h), once
+	 * every device exists. NULL: the engine cannot snapshot yet.
+	 */
+	int (*snapshot_register)(struct vm *vm);
 };
 
 extern const struct engine_ops kvm_engine_ops;

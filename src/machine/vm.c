@@ -21,6 +21,8 @@
 #include "mem/ram.h"
 #include "mem/ram_stats.h"
 #include "virtio/virtio_devices.h"
+#include "snapshot/snap_registry.h"
+#include "snapshot/snapshot.h"
 
 static int vm_create_vcpus(struct vm *vm)
 {
@@ -84,6 +86,14 @@ struct vm *vm_create(const struct vm_config *cfg)
 	if (iommu_create_from_config(vm) || platform_devices_init(vm) || virtio_devices_init(vm))
 		goto fail;
 	if (acpi_build(vm))
+	if (snapshot_vm_init(vm))
+		goto fail;
+	if (cfg->restore_path) {
+		/* Guest RAM, ACPI tables included, and every register come from the file. */
+		if (snapshot_restore(vm))
+			goto fail;
+		return vm;
+	}
 		goto fail;
 	memset(&bsp, 0, sizeof(bsp));
 	if (boot_load(vm, &bsp))
@@ -119,6 +129,7 @@ void vm_destroy(struct vm *vm)
 	ram_free(vm->mem.base, vm->mem.map_size);
 	if (vm->signal_fd >= 0)
 		close(vm->signal_fd);
+	snap_registry_free(vm->snap);
 	event_loop_destroy(vm->loop);
 	bus_destroy(&vm->pio_bus);
 	bus_destroy(&vm->mmio_bus);

@@ -17,6 +17,7 @@ struct iommu;
 struct stats_visitor;
 struct api_balloon_ops;
 struct api_snapshot_ops;
+struct snap_registry;
 
 /* Why the VM stopped; decides Kiln's exit code (see docs/USAGE.md). */
 enum vm_stop_reason {
@@ -80,6 +81,9 @@ struct vm {
 	const struct api_balloon_ops *balloon_ops;
 	void *balloon;
 	const struct api_snapshot_ops *snapshot_ops;
+
+	/* Snapshot sections of the engine and devices (snapshot/snap_section.h). */
+	struct snap_registry *snap;
 };
 
 /* Builds the whole machine from cfg; prints why and returns NULL on error. */

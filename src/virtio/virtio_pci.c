@@ -15,11 +15,13 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bus/pci.h"
 #include "lib/log.h"
 #include "machine/stats.h"
 #include "machine/vm.h"
+#include "snapshot/snap_section.h"
 #include "virtio/virtio_dev.h"
 #include "virtio/virtio_msix.h"
 
@@ -771,6 +773,269 @@ static bool params_ok(const struct virtio_device_params *p)
 	       p->config_size <= DEVICE_MAX;
 }
 
+/* --- snapshots (snapshot/snap_section.h) --- */
+
+/*
+ * Block requests complete by themselves: wait for them, so that the disk
+ * file and the used rings agree with the snapshot. Other devices hold
+ * buffers for as long as they like (the balloon's statistics buffer, a
+ * spare receive buffer); a restore takes those back by rewinding each
+ * queue to its used index, which re-pops them (they were popped last and
+ * are returned in order).
+ */
+static int vp_quiesce(void *opaque, char *err, size_t err_len)
+{
+	struct virtio_pci *vp = opaque;
+
+	if (vp->vdev.device_id != VIRTIO_ID_BLOCK)
+		return 0;
+	for (int ms = 0; ms < 10000; ms++) {
+		if (!__atomic_load_n(&vp->vdev.inflight, __ATOMIC_ACQUIRE))
+			return 0;
+		usleep(1000);
+	}
+	snprintf(err, err_len, "%u requests still in flight after 10 s",
+		 __atomic_load_n(&vp->vdev.inflight, __ATOMIC_ACQUIRE));
+	return -1;
+}
+
+static void vq_save(struct snap_writer *w, struct virtqueue *vq)
+{
+	pthread_mutex_lock(&vq->lock);
+	snap_put_u16(w, vq->size);
+	snap_put_u16(w, __atomic_load_n(&vq->msix_vector, __ATOMIC_RELAXED));
+	snap_put_u64(w, vq->desc_gpa);
+	snap_put_u64(w, vq->avail_gpa);
+	snap_put_u64(w, vq->used_gpa);
+	snap_put_bool(w, vq->event_idx);
+	snap_put_bool(w, vq->indirect);
+	snap_put_bool(w, vq->enabled);
+	snap_put_bool(w, vq->broken);
+	snap_put_u16(w, vq->last_avail);
+	snap_put_u16(w, vq->used_idx);
+	snap_put_u16(w, vq->signalled_used);
+	pthread_mutex_unlock(&vq->lock);
+}
+
+static void vp_save(void *opaque, struct snap_writer *w)
+{
+	struct virtio_pci *vp = opaque;
+	struct virtio_device *vdev = &vp->vdev;
+	struct msix *m = &vp->msix;
+
+	pthread_mutex_lock(&vdev->lock);
+	snap_put_u8(w, vp->status);
+	snap_put_bool(w, vp->resetting);
+	snap_put_u8(w, vp->old_status);
+	snap_put_u8(w, vp->config_generation);
+	snap_put_u32(w, vp->dfselect);
+	snap_put_u32(w, vp->gfselect);
+	snap_put_u64(w, vp->driver_features);
+	snap_put_u64(w, vdev->features);
+	snap_put_u16(w, vp->queue_select);
+	snap_put_u16(w, __atomic_load_n(&vp->config_vector, __ATOMIC_RELAXED));
+	snap_put_u32(w, vdev->config_size);
+	snap_put_bytes(w, vdev->config, vdev->config_size);
+	snap_put_u32(w, vdev->nr_queues);
+	for (unsigned int i = 0; i < vdev->nr_queues; i++)
+		vq_save(w, &vdev->vqs[i]);
+	pthread_mutex_unlock(&vdev->lock);
+
+	pthread_mutex_lock(&vp->isr_lock);
+	snap_put_u8(w, vp->isr);
+	pthread_mutex_unlock(&vp->isr_lock);
+
+	pthread_mutex_lock(&m->lock);
+	snap_put_u32(w, m->nr_vectors);
+	snap_put_bytes(w, m->table, msix_table_size(m));
+	snap_put_bytes(w, m->pba, msix_pba_size(m));
+	pthread_mutex_unlock(&m->lock);
+}
+
+struct vq_snap {
+	u16 size, vector, last_avail, used_idx, signalled_used;
+	u64 desc, avail, used;
+	bool event_idx, indirect, enabled, broken;
+};
+
+static void vq_snap_read(struct snap_reader *r, struct vq_snap *q)
+{
+	q->size = snap_get_u16(r, "a queue size");
+	q->vector = snap_get_u16(r, "a queue's MSI-X vector");
+	q->desc = snap_get_u64(r, "a descriptor table address");
+	q->avail = snap_get_u64(r, "a driver ring address");
+	q->used = snap_get_u64(r, "a device ring address");
+	q->event_idx = snap_get_bool(r, "EVENT_IDX");
+	q->indirect = snap_get_bool(r, "INDIRECT_DESC");
+	q->enabled = snap_get_bool(r, "a queue's enable");
+	q->broken = snap_get_bool(r, "a queue's broken flag");
+	q->last_avail = snap_get_u16(r, "last_avail");
+	q->used_idx = snap_get_u16(r, "used_idx");
+	q->signalled_used = snap_get_u16(r, "the last signalled used index");
+}
+
+/* Sets up one queue as saved; the rings must lie in guest RAM. */
+static int vq_restore(struct snap_reader *r, struct virtio_pci *vp, struct virtqueue *vq,
+		      const struct vq_snap *q)
+{
+	const char *why;
+
+	if (q->size > vq->max_size)
+		return snap_fail(r, "queue %u has %u entries, more than %u", vq->index, q->size,
+				 vq->max_size);
+	if (q->vector != VIRTIO_MSI_NO_VECTOR && q->vector >= vp->msix.nr_vectors)
+		return snap_fail(r, "queue %u uses MSI-X vector %u of %u", vq->index, q->vector,
+				 vp->msix.nr_vectors);
+	vq_reset(vq);
+	vq->size = q->size;
+	vq->msix_vector = q->vector;
+	vq->desc_gpa = q->desc;
+	vq->avail_gpa = q->avail;
+	vq->used_gpa = q->used;
+	vq->event_idx = q->event_idx;
+	vq->indirect = q->indirect;
+	if (!q->enabled)
+		return 0;
+	if (vq_enable(vq, &why))
+		return snap_fail(r, "queue %u: %s", vq->index, why);
+	pthread_mutex_lock(&vq->lock);
+	vq->last_avail = q->used_idx;	/* re-pops what was held (see vp_quiesce) */
+	vq->used_idx = q->used_idx;
+	vq->signalled_used = q->signalled_used;
+	vq->broken = q->broken;
+	pthread_mutex_unlock(&vq->lock);
+	return 0;
+}
+
+static int vp_load(void *opaque, struct snap_reader *r)
+{
+	struct virtio_pci *vp = opaque;
+	struct virtio_device *vdev = &vp->vdev;
+	struct msix *m = &vp->msix;
+	u8 status, old_status, generation, isr;
+	u64 driver_features, features;
+	u32 dfselect, gfselect, config_size, nr_queues, nr_vectors;
+	u16 queue_select, config_vector;
+	bool resetting;
+	struct vq_snap *qs;
+	u8 *config, *table, *pba;
+	int ret = -1;
+
+	status = snap_get_u8(r, "the device status");
+	resetting = snap_get_bool(r, "a reset in progress");
+	old_status = snap_get_u8(r, "the status before the reset");
+	generation = snap_get_u8(r, "the config generation");
+	dfselect = snap_get_u32(r, "device_feature_select");
+	gfselect = snap_get_u32(r, "driver_feature_select");
+	driver_features = snap_get_u64(r, "the driver's features");
+	features = snap_get_u64(r, "the negotiated features");
+	queue_select = snap_get_u16(r, "queue_select");
+	config_vector = snap_get_u16(r, "the config MSI-X vector");
+	config_size = snap_get_u32(r, "the config size");
+	if (snap_reader_failed(r))
+		return -1;
+	if (config_size != vdev->config_size)
+		return snap_fail(r, "its config space is %u bytes, here %u (a different device?)",
+				 config_size, vdev->config_size);
+	if ((driver_features | features) & ~vdev->host_features)
+		return snap_fail(r, "the driver has features 0x%llx this device does not offer "
+				 "(0x%llx): were its options the same?",
+				 (unsigned long long)(driver_features | features),
+				 (unsigned long long)vdev->host_features);
+	if (config_vector != VIRTIO_MSI_NO_VECTOR && config_vector >= m->nr_vectors)
+		return snap_fail(r, "the config interrupt uses MSI-X vector %u of %u",
+				 config_vector, m->nr_vectors);
+	config = malloc(config_size + 1);
+	qs = calloc(vdev->nr_queues, sizeof(*qs));
+	table = malloc(msix_table_size(m));
+	pba = malloc(msix_pba_size(m));
+	if (!config || !qs || !table || !pba) {
+		snap_fail(r, "out of memory");
+		goto out;
+	}
+	snap_get_bytes(r, config, config_size, "the config space");
+	nr_queues = snap_get_u32(r, "the queue count");
+	if (!snap_reader_failed(r) && nr_queues != vdev->nr_queues) {
+		snap_fail(r, "it has %u queues, here %u", nr_queues, vdev->nr_queues);
+		goto out;
+	}
+	for (unsigned int i = 0; i < vdev->nr_queues; i++)
+		vq_snap_read(r, &qs[i]);
+	isr = snap_get_max(r, 1, ISR_QUEUE | ISR_CONFIG, "ISR");
+	nr_vectors = snap_get_u32(r, "the MSI-X vector count");
+	if (!snap_reader_failed(r) && nr_vectors != m->nr_vectors) {
+		snap_fail(r, "it has %u MSI-X vectors, here %u", nr_vectors, m->nr_vectors);
+		goto out;
+	}
+	snap_get_bytes(r, table, msix_table_size(m), "the MSI-X table");
+	snap_get_bytes(r, pba, msix_pba_size(m), "the MSI-X pending bits");
+	if (snap_reader_failed(r))
+		goto out;
+
+	pthread_mutex_lock(&vdev->lock);
+	for (unsigned int i = 0; i < vdev->nr_queues; i++)
+		if (vq_restore(r, vp, &vdev->vqs[i], &qs[i]))
+			break;
+	if (!snap_reader_failed(r)) {
+		vp->status = status;
+		vp->resetting = resetting;
+		vp->old_status = old_status;
+		vp->config_generation = generation;
+		vp->dfselect = dfselect;
+		vp->gfselect = gfselect;
+		vp->driver_features = driver_features;
+		vdev->features = features;
+		vp->queue_select = queue_select;
+		vp->config_vector = config_vector;
+		memcpy(vdev->config, config, config_size);
+	}
+	pthread_mutex_unlock(&vdev->lock);
+	if (snap_reader_failed(r))
+		goto out;
+	pthread_mutex_lock(&vp->isr_lock);
+	vp->isr = isr;
+	pthread_mutex_unlock(&vp->isr_lock);
+	pthread_mutex_lock(&m->lock);
+	memcpy(m->table, table, msix_table_size(m));
+	memcpy(m->pba, pba, msix_pba_size(m));
+	pthread_mutex_unlock(&m->lock);
+	ret = 0;
+out:
+	free(config);
+	free(qs);
+	free(table);
+	free(pba);
+	return ret;
+}
+
+/*
+ * Once the PCI config space is back: MSI-X follows its control bits, INTx
+ * follows ISR, and a live device looks at its queues again (what the guest
+ * queued after the pause, and the buffers re-popped by the rewind).
+ */
+static void vp_post_load(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+	u16 ctrl = pci_config_get(&vp->pci, vp->msix_cap + PCI_MSIX_FLAGS, 2);
+	bool isr;
+
+	msix_set_control(&vp->msix, ctrl & PCI_MSIX_FLAGS_ENABLE, ctrl & PCI_MSIX_FLAGS_MASKALL);
+	pthread_mutex_lock(&vp->isr_lock);
+	isr = vp->isr != 0;
+	pthread_mutex_unlock(&vp->isr_lock);
+	if (!msix_enabled(&vp->msix))
+		pci_set_intx(&vp->pci, isr);
+	if (virtio_device_status(&vp->vdev) & VIRTIO_CONFIG_S_DRIVER_OK)
+		vp_driver_ok(vp);
+}
+
+static const struct snap_section_ops vp_snap_ops = {
+	.quiesce = vp_quiesce,
+	.save = vp_save,
+	.load = vp_load,
+	.post_load = vp_post_load,
+};
+
 struct virtio_device *virtio_pci_create(struct vm *vm, const struct virtio_device_params *p)
 {
 	struct virtio_pci *vp;
@@ -831,6 +1096,8 @@ struct virtio_device *virtio_pci_create(struct vm *vm, const struct virtio_devic
 		pci_unregister_device(&vp->pci);
 		goto fail;
 	}
+	if (snap_register(vm, p->name, &vp_snap_ops, vp))
+		return NULL;	/* the VM's teardown frees vp */
 	return vdev;
 fail:
 	vp_free(vp);

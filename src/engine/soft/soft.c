@@ -18,6 +18,7 @@
 #include "engine/soft/jit.h"
 #include "engine/soft/soft.h"
 #include "engine/soft/soft_irq_glue.h"
+#include "engine/soft/soft_snapshot.h"
 #include "lib/log.h"
 #include "machine/stats.h"
 #include "machine/vcpu.h"
@@ -286,4 +287,5 @@ const struct engine_ops soft_engine_ops = {
 	.set_irq_line = soft_set_irq_line,
 	.send_msi = soft_send_msi,
 	.report_stats = soft_report_stats,
+	.snapshot_register = soft_snapshot_register,
 };

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef KILN_SNAPSHOT_SNAPSHOT_H
+#define KILN_SNAPSHOT_SNAPSHOT_H
+
+#include <stddef.h>
+
+#include "cli/config.h"
+
+struct vm;
+
+/*
+ * Snapshot and restore of a whole VM (docs/SNAPSHOT.md). The pieces:
+ * snap_section.h (what devices register), snap_file.h (the format),
+ * snap_ram.h (sparse guest memory).
+ */
+
+/*
+ * Once every device exists: registers the engine's sections (vCPUs,
+ * interrupt controllers) and, when the engine can save its state, the
+ * PUT /snapshot/create hook. 0, or -1 with a message.
+ */
+int snapshot_vm_init(struct vm *vm);
+
+/*
+ * Pauses the VM (it stays paused), lets devices finish what is in flight,
+ * and writes the snapshot to path (through a temporary file renamed into
+ * place). 0, or -1 with why in err.
+ */
+int snapshot_create(struct vm *vm, const char *path, char *err, size_t err_len);
+
+/*
+ * Loads cfg->restore_path into a VM that vm_create built from the same
+ * command line, instead of booting: checks the whole file first, then
+ * guest RAM and every section. Prints why and returns -1 on any problem.
+ */
+int snapshot_restore(struct vm *vm);
+
+/*
+ * For `kiln run --restore FILE`, before anything is allocated: reads and
+ * checks the file's header, takes RAM size, vCPU count and engine from it
+ * where the command line did not give them, and refuses a command line
+ * that contradicts it. Prints why and returns -1.
+ */
+int snapshot_config(struct vm_config *cfg, bool mem_given, bool cpus_given, bool accel_given);
+
+#endif
