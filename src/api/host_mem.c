@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/stats_format.h"
+#include "mem/host_files.h"
 
 int proc_read_field(const char *path, const char *key, u64 *value)
 {
@@ -34,22 +35,6 @@ int proc_read_field(const char *path, const char *key, u64 *value)
 	return ret;
 }
 
-static int read_number_file(const char *path, u64 *value)
-{
-	FILE *f = fopen(path, "re");
-	unsigned long long v;
-	int n;
-
-	if (!f)
-		return -1;
-	n = fscanf(f, "%llu", &v);
-	fclose(f);
-	if (n != 1)
-		return -1;
-	*value = v;
-	return 0;
-}
-
 struct host_field {
 	const char *path;
 	const char *key;	/* NULL: the file holds one number */
@@ -76,7 +61,7 @@ void host_mem_report(const struct stats_visitor *v)
 		const struct host_field *f = &host_fields[i];
 		u64 value;
 		int ret = f->key ? proc_read_field(f->path, f->key, &value)
-				 : read_number_file(f->path, &value);
+				 : host_read_u64(f->path, &value);
 
 		if (!ret)
 			stats_emit(v, "host_mem", f->name, value);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/http.h"
+#include "lib/memstream.h"
 
 const char *http_status_text(int status)
 {
@@ -66,16 +67,5 @@ int http_response_format(const struct http_response *resp, char **out, size_t *o
 	fputs("\r\n", f);
 	if (has_body && resp->body_len)
 		fwrite(resp->body, 1, resp->body_len, f);
-	if (ferror(f)) {
-		fclose(f);
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	if (fclose(f)) {
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	return 0;
+	return memstream_finish(f, out);
 }

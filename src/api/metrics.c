@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/stats_format.h"
+#include "lib/memstream.h"
 
 #define PROM_NAME_MAX 128
 #define PROM_LABELS_MAX 160
@@ -184,16 +185,5 @@ int prom_format(struct prom_writer *w, char **out, size_t *out_len)
 		else
 			fprintf(f, "%s %" PRIu64 "\n", s->family, s->value);
 	}
-	if (ferror(f)) {
-		fclose(f);
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	if (fclose(f)) {
-		free(*out);
-		*out = NULL;
-		return -1;
-	}
-	return 0;
+	return memstream_finish(f, out);
 }
