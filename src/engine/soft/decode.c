@@ -76,7 +76,7 @@ static const u16 onebyte[256] = {
 	[0xca] = P_I16 | P_END, [0xcb] = P_END,
 	[0xcc] = P_END, [0xcd] = P_I8 | P_END, [0xce] = P_INV64 | P_END, [0xcf] = P_END,
 	[0xd0] = P_MODRM | P_BYTE, [0xd1] = P_MODRM, [0xd2] = P_MODRM | P_BYTE, [0xd3] = P_MODRM,
-	[0xd4] = P_I8 | P_INV64, [0xd5] = P_I8 | P_INV64, [0xd6] = P_UD, [0xd7] = 0,
+	[0xd4] = P_I8 | P_INV64, [0xd5] = P_I8 | P_INV64, [0xd6] = P_INV64, [0xd7] = 0,
 	[0xd8 ... 0xdf] = P_MODRM,
 	[0xe0 ... 0xe3] = P_J | P_I8S | P_F64 | P_END,
 	[0xe4] = P_I8 | P_BYTE, [0xe5] = P_I8, [0xe6] = P_I8 | P_BYTE, [0xe7] = P_I8,
@@ -459,6 +459,7 @@ static insn_fn select_onebyte(struct dstate *d, struct insn *in)
 	case 0xcf: return op_iret;
 	case 0xd4: in->sub = 4; return op_bcd;
 	case 0xd5: in->sub = 5; return op_bcd;
+	case 0xd6: return op_salc;
 	case 0xd7: return op_xlat;
 	case 0xd8 ... 0xdf:
 		if (op == 0xdb && d->modrm == 0xe3)

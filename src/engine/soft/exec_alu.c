@@ -532,6 +532,9 @@ OP(op_bcd)
 
 		nf = 0;
 		if ((al & 0xf) > 9 || af) {
+			/* A borrow or carry out of this first step sets CF too. */
+			if (das ? al < 6 : al > 0xff - 6)
+				nf |= RFLAGS_CF;
 			al = das ? al - 6 : al + 6;
 			nf |= RFLAGS_AF;
 		}
@@ -581,5 +584,12 @@ OP(op_bcd)
 	if (!__builtin_parity(al))
 		nf |= RFLAGS_PF;
 	cpu_set_arith_flags(cpu, nf);
+	return next_insn(cpu, in);
+}
+
+/* SALC (D6, undocumented; #UD in 64-bit mode): AL = CF ? 0xff : 0, flags kept. */
+OP(op_salc)
+{
+	*gpr8(cpu, GPR_RAX) = cpu_get_rflags(cpu) & RFLAGS_CF ? 0xff : 0;
 	return next_insn(cpu, in);
 }

@@ -48,6 +48,7 @@ DECLARE_OP(op_mov_moffs_store);
 DECLARE_OP(op_nop);
 DECLARE_OP(op_pause);
 DECLARE_OP(op_bcd);				/* sub: 0 daa, 1 das, 2 aaa, 3 aas, 4 aam, 5 aad */
+DECLARE_OP(op_salc);
 DECLARE_OP(op_flagop);				/* sub: 0 cmc, 1 clc, 2 stc, 3 cld, 4 std */
 
 /* exec_shift.c */
