@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Boots the Debian cloud kernel with the project's busybox initramfs
-# (tools/mkguest) on the soft engine, with 1 and with 2 vCPUs: the guest runs
+# (tools/mkguest) on the soft engine, with 1, 2 and 4 vCPUs: the guest runs
 # uname, counts its processors and prints /proc/interrupts, then powers off
 # through ACPI. Checks the vCPU count, that the local timer ticks on every
 # CPU, and that Kiln exits 0. Prints TAP.
 #
 # Environment: BUILD (default build), KILN (default $BUILD/kiln),
-# LINUX_BOOT_ACCEL (default soft), LINUX_BOOT_LIMIT seconds per boot (300).
+# LINUX_BOOT_ACCEL (default soft), LINUX_BOOT_LIMIT seconds per boot (300),
+# LINUX_BOOT_CPUS the vCPU counts to boot with (default "1 2 4").
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -16,7 +17,7 @@ KILN=${KILN:-$BUILD/kiln}
 ACCEL=${LINUX_BOOT_ACCEL:-soft}
 LIMIT=${LINUX_BOOT_LIMIT:-300}
 GUEST=$BUILD/guest
-CPU_COUNTS=(1 2)
+read -r -a CPU_COUNTS <<<"${LINUX_BOOT_CPUS:-1 2 4}"
 
 tmp=$(mktemp -d)
 trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"' EXIT
