@@ -18,6 +18,7 @@
 #include "machine/event_loop.h"
 #include "machine/stats.h"
 #include "machine/vcpu.h"
+#include "mem/dirty_dma.h"
 #include "mem/ram.h"
 #include "mem/ram_stats.h"
 #include "virtio/virtio_devices.h"
@@ -126,6 +127,7 @@ void vm_destroy(struct vm *vm)
 	}
 	if (vm->engine && vm->engine_data)
 		vm->engine->vm_destroy(vm);
+	dirty_dma_release(&vm->mem);
 	ram_free(vm->mem.base, vm->mem.map_size);
 	if (vm->signal_fd >= 0)
 		close(vm->signal_fd);

@@ -119,3 +119,44 @@ u64 dirty_bitmap_next(const struct dirty_bitmap *b, u64 gpa)
 	}
 	return best;
 }
+
+void dirty_bitmap_set_range_atomic(struct dirty_bitmap *b, u64 gpa, u64 len)
+{
+	if (!len)
+		return;
+	for (unsigned int i = 0; i < b->nr_regions; i++) {
+		const struct dirty_region *r = &b->regions[i];
+		u64 end = r->gpa + (r->nr_pages << DIRTY_PAGE_SHIFT);
+		u64 first, last;
+
+		/* The overlap of [gpa, gpa + len) with the region, in pages. */
+		if (gpa >= end || gpa + len - 1 < r->gpa || gpa + len - 1 < gpa)
+			continue;
+		first = (MAX(gpa, r->gpa) - r->gpa) >> DIRTY_PAGE_SHIFT;
+		last = (MIN(gpa + len - 1, end - 1) - r->gpa) >> DIRTY_PAGE_SHIFT;
+		for (u64 page = first; page <= last; page++) {
+			/*
+			 * Always the locked OR, even when the bit looks set:
+			 * as a full barrier it orders the caller's data store
+			 * before the mark, so a collector that clears the bit
+			 * and then copies the page sees the data.
+			 */
+			__atomic_fetch_or(&r->bits[page / DIRTY_BITS_PER_WORD],
+					  1UL << (page % DIRTY_BITS_PER_WORD), __ATOMIC_SEQ_CST);
+		}
+	}
+}
+
+void dirty_bitmap_collect(struct dirty_bitmap *b, unsigned int region, unsigned long *out,
+			  bool clear)
+{
+	const struct dirty_region *r = &b->regions[region];
+
+	for (u64 w = 0; w < dirty_words(r->nr_pages); w++) {
+		unsigned long v = __atomic_load_n(&r->bits[w], __ATOMIC_RELAXED);
+
+		if (v && clear)
+			v = __atomic_exchange_n(&r->bits[w], 0, __ATOMIC_SEQ_CST);
+		out[w] |= v;
+	}
+}

@@ -44,6 +44,19 @@ void dirty_bitmap_clear(struct dirty_bitmap *b);
 bool dirty_bitmap_set(struct dirty_bitmap *b, u64 gpa);
 /* True when the page holding gpa is marked. */
 bool dirty_bitmap_test(const struct dirty_bitmap *b, u64 gpa);
+/*
+ * Marks every page that [gpa, gpa + len) touches, with atomic ORs, so any
+ * thread may mark while another collects. Bytes outside RAM are ignored.
+ */
+void dirty_bitmap_set_range_atomic(struct dirty_bitmap *b, u64 gpa, u64 len);
+/*
+ * ORs region's marked pages into out (dirty_words(nr_pages) words, the same
+ * layout) and, with clear, clears exactly those bits: one atomic exchange
+ * per word, so a page marked concurrently is either collected now or stays
+ * marked for the next call.
+ */
+void dirty_bitmap_collect(struct dirty_bitmap *b, unsigned int region, unsigned long *out,
+			  bool clear);
 /* Marked pages, over every region. */
 u64 dirty_bitmap_count(const struct dirty_bitmap *b);
 /*

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "machine/vm.h"
+#include "mem/dirty_dma.h"
 
 static bool engine_can_log(struct vm *vm, char *err, size_t err_len)
 {
@@ -31,12 +32,26 @@ static int set_logging(struct vm *vm, bool on, char *err, size_t err_len)
 
 int vm_dirty_log_start(struct vm *vm, char *err, size_t err_len)
 {
-	return set_logging(vm, true, err, err_len);
+	int ret = dirty_dma_start(&vm->mem);
+
+	if (ret) {
+		snprintf(err, err_len, "cannot allocate the dirty log of device writes: %s",
+			 strerror(-ret));
+		return ret;
+	}
+	ret = set_logging(vm, true, err, err_len);
+	if (ret)
+		dirty_dma_stop(&vm->mem);
+	return ret;
 }
 
 int vm_dirty_log_stop(struct vm *vm, char *err, size_t err_len)
 {
-	return set_logging(vm, false, err, err_len);
+	int ret = set_logging(vm, false, err, err_len);
+
+	if (!ret)
+		dirty_dma_stop(&vm->mem);
+	return ret;
 }
 
 /* The bitmap must have been shaped on this VM's RAM. */
@@ -74,5 +89,7 @@ int vm_dirty_log_get(struct vm *vm, struct dirty_bitmap *out, bool clear, char *
 			return ret;
 		}
 	}
+	/* After the engine's: it overwrites the words, devices' pages are ORed in. */
+	dirty_dma_collect(&vm->mem, out, clear);
 	return 0;
 }

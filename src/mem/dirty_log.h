@@ -15,13 +15,19 @@ struct vm;
  * optional set_dirty_logging and get_dirty_log ops (engine/engine.h);
  * an engine without them gets a clear error naming it.
  *
- * What the bitmap covers: every write a vCPU makes to guest RAM, and on
- * kvm the writes KVM itself makes on the guest's behalf (kvmclock, steal
- * time). Writes Kiln's own devices make through guest_write() or
- * gpa_to_hva() are not in it yet (docs/MEMORY.md).
+ * What the bitmap covers: every write a vCPU makes to guest RAM (on soft:
+ * stores, page-table accessed/dirty bits, string instructions, FXSAVE,
+ * exception frames, compiled code alike), on kvm the writes KVM itself
+ * makes on the guest's behalf (kvmclock, steal time), and the writes Kiln's
+ * own devices make (mem/dirty_dma.h): virtio used rings and the buffers of
+ * every returned request (all their device-writable bytes, whatever length
+ * the device reported), balloon discards, guest_write(). Not covered:
+ * what Kiln writes before logging starts (the loader).
  *
  * Each call returns 0, or a negative errno with why in err. They may be
- * called from any thread while the vCPUs run.
+ * called from any thread while the vCPUs run, but not from a vCPU thread
+ * (a clearing read waits for every running vCPU to reach an instruction
+ * boundary). They are not reentrant: one caller at a time per VM.
  */
 int vm_dirty_log_start(struct vm *vm, char *err, size_t err_len);
 int vm_dirty_log_stop(struct vm *vm, char *err, size_t err_len);

@@ -74,5 +74,6 @@ int guest_write(const struct guest_mem *mem, u64 gpa, const void *buf, u64 len)
 	if (!dst)
 		return -1;
 	memcpy(dst, buf, len);
+	guest_mem_dirty(mem, gpa, len);
 	return 0;
 }

@@ -68,6 +68,8 @@ static void discard(struct virtio_balloon *vb, u8 *p, size_t len)
 		pr_warn_once("virtio-balloon: cannot return guest pages to the host: %m");
 		return;
 	}
+	/* They read as zeros now: a change the dirty log must show. */
+	guest_mem_dirty_hva(&vb->vm->mem, p, len);
 	count(&vb->discarded, len);
 }
 

@@ -59,6 +59,25 @@ static inline u8 *avail_event_ptr(const struct virtqueue *vq)
 	return vq->used + RING_HDR + USED_ELEM_SIZE * (u64)vq->size;
 }
 
+/* avail_event lives in the used ring, in guest RAM: the dirty log sees it. */
+static void store_avail_event(struct virtqueue *vq, u16 v)
+{
+	store16(avail_event_ptr(vq), v);
+	guest_mem_dirty_hva(vq->mem, avail_event_ptr(vq), 2);
+}
+
+/*
+ * For the dirty log: the device may have written any writable byte of
+ * elem (the length it reports does not say where: virtio-blk's status
+ * byte is last), so every writable buffer counts as written.
+ */
+static void mark_written(const struct virtqueue *vq, struct vq_elem *elem)
+{
+	for (unsigned int i = 0; i < elem->in_num; i++)
+		guest_mem_dirty_hva(vq->mem, vq_elem_in(elem)[i].iov_base,
+				    vq_elem_in(elem)[i].iov_len);
+}
+
 int vq_init(struct virtqueue *vq, const struct guest_mem *mem, u16 index, u16 max_size)
 {
 	memset(vq, 0, sizeof(*vq));
@@ -273,7 +292,7 @@ static bool avail_pending(struct virtqueue *vq, u16 *avail_idx)
 	 * Empty: ask for a notification at the next chain, then look again,
 	 * since the driver may have added one before it could see our request.
 	 */
-	store16(avail_event_ptr(vq), vq->last_avail);
+	store_avail_event(vq, vq->last_avail);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	*avail_idx = avail_idx_acquire(vq);
 	return *avail_idx != vq->last_avail;
@@ -324,7 +343,7 @@ struct vq_elem *vq_pop(struct virtqueue *vq)
 	vq->popped++;
 	__atomic_add_fetch(vq->inflight, 1, __ATOMIC_RELAXED);
 	if (vq->event_idx)
-		store16(avail_event_ptr(vq), vq->last_avail);
+		store_avail_event(vq, vq->last_avail);
 out:
 	if (why)
 		vq_break(vq);
@@ -347,7 +366,11 @@ void vq_push(struct virtqueue *vq, struct vq_elem *elem, u32 len)
 		/* The entry must be visible before the index that publishes it. */
 		__atomic_store_n((u16 *)(vq->used + 2), vq->used_idx, __ATOMIC_RELEASE);
 		vq->pushed++;
+		guest_mem_dirty_hva(vq->mem, slot, USED_ELEM_SIZE);
+		guest_mem_dirty_hva(vq->mem, vq->used + 2, 2);
 	}
+	/* Stale or not, its buffers may hold what the device wrote. */
+	mark_written(vq, elem);
 	__atomic_sub_fetch(vq->inflight, 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&vq->lock);
 	free(elem);
@@ -355,6 +378,7 @@ void vq_push(struct virtqueue *vq, struct vq_elem *elem, u32 len)
 
 void vq_fail(struct virtqueue *vq, struct vq_elem *elem, const char *why)
 {
+	mark_written(vq, elem);
 	pthread_mutex_lock(&vq->lock);
 	if (elem->gen == vq->gen)
 		vq_break(vq);

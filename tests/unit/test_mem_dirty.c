@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Dirty-page tracking: the bitmap helpers, the engine-neutral API's
- * refusal on an engine that cannot log (soft, for now), and the kvm engine
+ * Dirty-page tracking: the bitmap helpers, and each engine (kvm, soft)
  * against the dirty_pages guest on a whole machine (vm_create + vm_run):
  * the pages the guest writes, and only those (plus its own image and the
  * boot page tables the CPU sets accessed/dirty bits in), are reported;
- * reading without clearing keeps them; clearing re-arms them.
+ * reading without clearing keeps them; clearing re-arms them. Then the
+ * guest stores to random words without pause while the host copies the
+ * pages each clearing read reports, as an incremental snapshot would: once
+ * the guest has stopped and a last read is copied, the copy must equal
+ * guest memory, or a write was lost.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -78,24 +81,52 @@ static void bitmap_set_test_count_next(void **state)
 	dirty_bitmap_free(&b);
 }
 
-static void soft_engine_says_not_yet(void **state)
+static void bitmap_atomic_range_and_collect(void **state)
 {
-	struct vm vm = { .engine = &soft_engine_ops };
+	struct guest_mem mem;
 	struct dirty_bitmap b;
-	char err[256] = "";
+	unsigned long *out[2];
+	const u64 high = LAYOUT_MMIO_HOLE_END;
 
 	(void)state;
-	five_gib_layout(&vm.mem);
-	assert_int_equal(dirty_bitmap_alloc(&b, &vm.mem), 0);
-	assert_int_equal(vm_dirty_log_start(&vm, err, sizeof(err)), -EOPNOTSUPP);
-	assert_string_equal(err, "dirty-page logging is not supported on the soft engine yet");
-	err[0] = '\0';
-	assert_int_equal(vm_dirty_log_get(&vm, &b, true, err, sizeof(err)), -EOPNOTSUPP);
-	assert_non_null(strstr(err, "soft engine yet"));
+	five_gib_layout(&mem);
+	assert_int_equal(dirty_bitmap_alloc(&b, &mem), 0);
+	for (int i = 0; i < 2; i++)
+		assert_non_null(out[i] = calloc(dirty_words(b.regions[i].nr_pages),
+						sizeof(unsigned long)));
+	/* One byte, a range over three pages, one that runs into the hole. */
+	dirty_bitmap_set_range_atomic(&b, 0x5000, 1);
+	dirty_bitmap_set_range_atomic(&b, 0x8fff, 0x1002);	/* 0x8000 .. 0xa000 */
+	dirty_bitmap_set_range_atomic(&b, LAYOUT_MMIO_HOLE_START - 0x10, 0x1000);
+	dirty_bitmap_set_range_atomic(&b, high + 0x3000, 0);	/* nothing */
+	dirty_bitmap_set_range_atomic(&b, ~0ULL - 5, 100);	/* wraps: nothing */
+	assert_int_equal(dirty_bitmap_count(&b), 5);
+	assert_true(dirty_bitmap_test(&b, 0x5000) && dirty_bitmap_test(&b, 0x8000) &&
+		    dirty_bitmap_test(&b, 0x9000) && dirty_bitmap_test(&b, 0xa000));
+	assert_true(dirty_bitmap_test(&b, LAYOUT_MMIO_HOLE_START - 0x1000));
+	dirty_bitmap_set_range_atomic(&b, LAYOUT_MMIO_HOLE_START - 0x1000, 0x3000);
+	dirty_bitmap_set_range_atomic(&b, high - 0x1000, 0x2000);	/* hole, then high page 0 */
+	assert_true(dirty_bitmap_test(&b, high));
+	assert_int_equal(dirty_bitmap_count(&b), 6);
+
+	/* Collect ORs in; clear empties exactly what it returned. */
+	out[0][0] = 1;		/* the caller's own bit stays */
+	dirty_bitmap_collect(&b, 0, out[0], false);
+	assert_int_equal(out[0][0], 1UL | 1UL << 5 | 1UL << 8 | 1UL << 9 | 1UL << 10);
+	assert_int_equal(dirty_bitmap_count(&b), 6);
+	dirty_bitmap_collect(&b, 1, out[1], true);
+	assert_int_equal(out[1][0], 1);
+	assert_int_equal(dirty_bitmap_count(&b), 5);
+	assert_false(dirty_bitmap_test(&b, high));
+	dirty_bitmap_collect(&b, 0, out[0], true);
+	assert_int_equal(dirty_bitmap_count(&b), 0);
+	assert_true(out[0][(LAYOUT_MMIO_HOLE_START / 4096 - 1) / 64] >> 63 & 1);
+	free(out[0]);
+	free(out[1]);
 	dirty_bitmap_free(&b);
 }
 
-/* ---- kvm, on a whole machine --------------------------------------------- */
+/* ---- each engine, on a whole machine ------------------------------------- */
 
 struct dirty_machine {
 	struct vm_config cfg;
@@ -113,21 +144,22 @@ static void *run_vm(void *opaque)
 	return NULL;
 }
 
-static struct dirty_machine *machine_create(void)
+static struct dirty_machine *machine_create(const struct engine_ops *engine)
 {
 	struct dirty_machine *m = calloc(1, sizeof(*m));
 	const char *build = getenv("BUILD");
-	char elf[512];
-	char *argv[] = { "run", "--accel", "kvm", "--mem", GUEST_MEM_ARG, "--kernel", elf };
+	char elf[512], accel[16];
+	char *argv[] = { "run", "--accel", accel, "--mem", GUEST_MEM_ARG, "--kernel", elf };
 
 	assert_non_null(m);
+	snprintf(accel, sizeof(accel), "%s", engine->name);
 	snprintf(elf, sizeof(elf), "%s/guests/dirty_pages.elf", build ? build : "build");
 	if (access(elf, R_OK)) {
 		snprintf(m->skip, sizeof(m->skip), "%s is not built (make guests)", elf);
 		return m;
 	}
-	if (kvm_engine_ops.unavailable()) {
-		snprintf(m->skip, sizeof(m->skip), "kvm: %s", kvm_engine_ops.unavailable());
+	if (engine->unavailable()) {
+		snprintf(m->skip, sizeof(m->skip), "%s: %s", engine->name, engine->unavailable());
 		return m;
 	}
 	/* The guest's console is COM1 on stdout; it must not read a terminal. */
@@ -206,6 +238,17 @@ static u64 check_bitmap(const struct dirty_bitmap *b, unsigned int phase, u64 im
 	return extras;
 }
 
+/* Outside the area, only the expected extras are dirty. */
+static void check_bitmap_extras_only(const struct dirty_bitmap *b, u64 image_end)
+{
+	const u64 area_end = DIRTY_AREA_GPA + DIRTY_AREA_PAGES * 4096ULL;
+
+	for (u64 gpa = dirty_bitmap_next(b, 0); gpa != ~0ULL;
+	     gpa = dirty_bitmap_next(b, gpa + 4096))
+		if (!(gpa >= DIRTY_AREA_GPA && gpa < area_end) && !expected_extra(gpa, image_end))
+			fail_msg("unexpected dirty page %#llx", (unsigned long long)gpa);
+}
+
 static void get_log(struct vm *vm, struct dirty_bitmap *b, bool clear)
 {
 	char err[256] = "";
@@ -215,18 +258,93 @@ static void get_log(struct vm *vm, struct dirty_bitmap *b, bool clear)
 		fail_msg("vm_dirty_log_get: %s", err);
 }
 
-static void kvm_reports_exactly_the_written_pages(void **state)
+static void set_go(struct vm *vm, u64 go)
 {
-	struct dirty_machine *m = machine_create();
-	const u64 go = 1;
+	assert_int_equal(guest_write(&vm->mem, DIRTY_MAILBOX_GPA +
+				     offsetof(struct dirty_mailbox, go), &go, sizeof(go)), 0);
+}
+
+/* Copies into shadow every area page b reports; returns how many. */
+static u64 copy_dirty_area(struct vm *vm, const struct dirty_bitmap *b, u8 *shadow)
+{
+	const u64 len = DIRTY_AREA_PAGES * 4096ULL;
+	u64 n = 0;
+
+	for (u64 gpa = dirty_bitmap_next(b, DIRTY_AREA_GPA); gpa < DIRTY_AREA_GPA + len;
+	     gpa = dirty_bitmap_next(b, gpa + 4096)) {
+		assert_int_equal(guest_read(&vm->mem, gpa, shadow + (gpa - DIRTY_AREA_GPA), 4096), 0);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Phase 3: the guest stores without pause; the host copies what each
+ * clearing read reports, then stops the guest and copies a last time.
+ */
+static void copy_while_running(struct dirty_machine *m, struct dirty_bitmap *b, u64 image_end)
+{
+	const u64 len = DIRTY_AREA_PAGES * 4096ULL;
+	u8 *shadow = malloc(len), *base = malloc(len), *now = malloc(len);
+	u64 copied = 0, rounds = 0, changed = 0, lost = 0, stores;
+	struct vm *vm = m->vm;
+	struct timespec t0, t;
+
+	assert_true(shadow && base && now);
+	get_log(vm, b, true);
+	assert_int_equal(guest_read(&vm->mem, DIRTY_AREA_GPA, base, len), 0);
+	memcpy(shadow, base, len);
+	set_go(vm, 2);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		usleep(2000);
+		get_log(vm, b, true);
+		copied += copy_dirty_area(vm, b, shadow);
+		rounds++;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < 1500);
+	set_go(vm, 3);
+	assert_int_equal(pthread_join(m->runner, NULL), 0);
+	assert_int_equal(m->exit_code, 1);	/* the guest's quiet debug-exit 0 */
+	assert_int_equal(mailbox_u64(vm, offsetof(struct dirty_mailbox, phase)), 3);
+	stores = mailbox_u64(vm, offsetof(struct dirty_mailbox, stores));
+
+	/* The guest is gone: the last read holds whatever the others did not. */
+	get_log(vm, b, true);
+	copied += copy_dirty_area(vm, b, shadow);
+	check_bitmap_extras_only(b, image_end);
+	assert_int_equal(guest_read(&vm->mem, DIRTY_AREA_GPA, now, len), 0);
+	for (u64 p = 0; p < DIRTY_AREA_PAGES; p++) {
+		changed += memcmp(base + p * 4096, now + p * 4096, 4096) != 0;
+		if (memcmp(shadow + p * 4096, now + p * 4096, 4096)) {
+			printf("#   page %#llx changed and the log never said so\n",
+			       (unsigned long long)(DIRTY_AREA_GPA + p * 4096));
+			lost++;
+		}
+	}
+	printf("# %s phase 3: %llu guest stores over 1.5 s, %llu clearing reads, %llu pages "
+	       "copied, %llu of %d pages changed, %llu differ from the copy\n",
+	       vm->engine->name, (unsigned long long)stores, (unsigned long long)rounds,
+	       (unsigned long long)copied, (unsigned long long)changed, DIRTY_AREA_PAGES,
+	       (unsigned long long)lost);
+	assert_true(stores > 0 && changed > 0);
+	assert_int_equal(lost, 0);
+	free(shadow);
+	free(base);
+	free(now);
+}
+
+static void reports_exactly_the_written_pages(void **state)
+{
+	const struct engine_ops *engine = *state;
+	struct dirty_machine *m = machine_create(engine);
 	struct dirty_bitmap b;
 	char err[256] = "";
 	u64 image_end, extras;
 	struct vm *vm;
 
-	(void)state;
 	if (m->skip[0]) {
-		printf("# SKIP kvm dirty log: %s\n", m->skip);
+		printf("# SKIP %s dirty log: %s\n", engine->name, m->skip);
 		free(m);
 		skip();
 	}
@@ -249,9 +367,10 @@ static void kvm_reports_exactly_the_written_pages(void **state)
 
 	get_log(vm, &b, false);
 	extras = check_bitmap(&b, 1, image_end, true);
-	printf("# phase 1: %llu dirty pages: the %d written, %llu of the guest's image, "
-	       "mailbox and page tables\n", (unsigned long long)dirty_bitmap_count(&b),
-	       DIRTY_AREA_PAGES / DIRTY_STRIDE, (unsigned long long)extras);
+	printf("# %s phase 1: %llu dirty pages: the %d written, %llu of the guest's image, "
+	       "mailbox and page tables\n", engine->name,
+	       (unsigned long long)dirty_bitmap_count(&b), DIRTY_AREA_PAGES / DIRTY_STRIDE,
+	       (unsigned long long)extras);
 	get_log(vm, &b, false);			/* reading alone keeps them */
 	check_bitmap(&b, 1, image_end, false);
 	get_log(vm, &b, true);			/* read and clear */
@@ -259,18 +378,17 @@ static void kvm_reports_exactly_the_written_pages(void **state)
 	get_log(vm, &b, false);			/* cleared: the area is clean */
 	check_bitmap(&b, 0, image_end, false);
 
-	assert_int_equal(guest_write(&vm->mem, DIRTY_MAILBOX_GPA +
-				     offsetof(struct dirty_mailbox, go), &go, sizeof(go)), 0);
-	assert_int_equal(pthread_join(m->runner, NULL), 0);
-	assert_int_equal(m->exit_code, 1);	/* the guest's quiet debug-exit 0 */
-	assert_int_equal(mailbox_u64(vm, offsetof(struct dirty_mailbox, phase)), 2);
+	set_go(vm, 1);
+	wait_phase(vm, 2);
 
 	/* Phase 2's pages, and none of phase 1's: the clear re-armed them. */
 	get_log(vm, &b, true);
 	extras = check_bitmap(&b, 2, image_end, true);
-	printf("# phase 2: %llu dirty pages: the %d written, %llu extras\n",
+	printf("# %s phase 2: %llu dirty pages: the %d written, %llu extras\n", engine->name,
 	       (unsigned long long)dirty_bitmap_count(&b), DIRTY_AREA_PAGES / DIRTY_STRIDE,
 	       (unsigned long long)extras);
+
+	copy_while_running(m, &b, image_end);
 
 	if (vm_dirty_log_stop(vm, err, sizeof(err)))
 		fail_msg("vm_dirty_log_stop: %s", err);
@@ -285,8 +403,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bitmap_set_test_count_next),
-		cmocka_unit_test(soft_engine_says_not_yet),
-		cmocka_unit_test(kvm_reports_exactly_the_written_pages),
+		cmocka_unit_test(bitmap_atomic_range_and_collect),
+		cmocka_unit_test_prestate(reports_exactly_the_written_pages,
+					  (void *)&soft_engine_ops),
+		cmocka_unit_test_prestate(reports_exactly_the_written_pages,
+					  (void *)&kvm_engine_ops),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

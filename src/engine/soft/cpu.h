@@ -272,6 +272,7 @@ struct soft_cpu {
 	void *lapic;			/* struct lapic, NULL without an irqchip */
 	int sleeping;			/* in the HLT futex wait (atomic) */
 	int exec_active;		/* inside cpu_exec(): blocks may be running (atomic) */
+	unsigned int dirty_acks;	/* SOFT_REQ_DIRTY_SYNC requests served (atomic) */
 	unsigned int poll_countdown;	/* blocks until timers are polled again */
 	unsigned int jit_threshold;	/* entries before a block is compiled, 0 never */
 	bool nmi_pending;
@@ -288,6 +289,7 @@ struct soft_cpu {
 #define SOFT_REQ_TB_FLUSH	(1u << 10)	/* block cache flush: park at a boundary */
 #define SOFT_REQ_INIT		(1u << 11)	/* INIT / SIPI arrived */
 #define SOFT_REQ_NMI		(1u << 12)
+#define SOFT_REQ_DIRTY_SYNC	(1u << 13)	/* dirty log cleared: pass a boundary (dirty.h) */
 
 /* ---------------------------------------------------------------------- */
 /* Register helpers                                                       */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/soft/block.h"
+#include "engine/soft/dirty.h"
 #include "engine/soft/mem.h"
 #include "engine/soft/soft.h"
 #include "engine/soft/soft_irq_glue.h"
@@ -50,7 +51,7 @@ static void tlb_reenable_write(struct soft_cpu *cpu, u64 lin, bool user)
 		return;
 	e->tag_w = PAGE_OF(lin);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (code_page_is_code(cc, x->gpa))
+	if (code_page_is_code(cc, x->gpa) || soft_dirty_blocks_fast_write(cpu->svm, x->gpa))
 		e->tag_w = TLB_INVALID;
 }
 
@@ -65,6 +66,7 @@ static void phys_write(struct soft_cpu *cpu, u64 gpa, const void *buf, unsigned 
 	if (code_page_is_code(soft_vm_of(cpu)->cache, gpa))
 		code_page_invalidate(cpu, PAGE_OF(gpa));
 	memcpy(hva, buf, len);
+	soft_dirty_mark(cpu->svm, gpa, len);
 }
 
 static bool crosses_page(u64 lin, unsigned int size)
@@ -157,6 +159,11 @@ void *mem_rmw_slow(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user)
 		return NULL;
 	if (code_page_is_code(soft_vm_of(cpu)->cache, gpa))
 		code_page_invalidate(cpu, PAGE_OF(gpa));
+	/*
+	 * Marked before the caller's store: a clearing read waits for this
+	 * instruction to end, so the store lands before it returns.
+	 */
+	soft_dirty_mark(cpu->svm, gpa, size);
 	tlb_reenable_write(cpu, lin, user);
 	return hva;
 }

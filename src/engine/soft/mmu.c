@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/soft/block.h"
+#include "engine/soft/dirty.h"
 #include "engine/soft/mem.h"
 #include "engine/soft/soft.h"
 #include "engine/soft/soft_irq_glue.h"
@@ -34,6 +35,7 @@ struct walk {
 
 struct pte_ref {
 	void *hva;
+	u64 gpa;
 	u64 val;
 	bool wide;		/* 64-bit entry */
 };
@@ -41,6 +43,7 @@ struct pte_ref {
 static bool pte_load(struct soft_cpu *cpu, u64 gpa, bool wide, struct pte_ref *ref)
 {
 	ref->wide = wide;
+	ref->gpa = gpa;
 	ref->hva = gpa_to_hva(cpu->mem, gpa, wide ? 8 : 4);
 	if (!ref->hva) {
 		/* Page tables outside RAM read as not present. */
@@ -54,22 +57,30 @@ static bool pte_load(struct soft_cpu *cpu, u64 gpa, bool wide, struct pte_ref *r
 	return true;
 }
 
-/* Sets bits in an entry unless it changed under us; false means re-walk. */
-static bool pte_set_bits(struct pte_ref *ref, u64 bits)
+/*
+ * Sets bits in an entry unless it changed under us; false means re-walk.
+ * The entry's page goes into the dirty log like any store of the CPU.
+ */
+static bool pte_set_bits(struct soft_cpu *cpu, struct pte_ref *ref, u64 bits)
 {
+	bool done;
+
 	if ((ref->val & bits) == bits || !ref->hva)
 		return true;
 	if (ref->wide) {
 		u64 old = ref->val;
 
-		return __atomic_compare_exchange_n((u64 *)ref->hva, &old, old | bits, false,
+		done = __atomic_compare_exchange_n((u64 *)ref->hva, &old, old | bits, false,
 						   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	} else {
 		u32 old = ref->val;
 
-		return __atomic_compare_exchange_n((u32 *)ref->hva, &old, old | (u32)bits, false,
+		done = __atomic_compare_exchange_n((u32 *)ref->hva, &old, old | (u32)bits, false,
 						   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	}
+	if (done)
+		soft_dirty_mark(cpu->svm, ref->gpa, ref->wide ? 8 : 4);
+	return done;
 }
 
 /*
@@ -187,7 +198,7 @@ restart:
 
 			if (i == nrefs - 1 && acc == ACC_WRITE)
 				bits |= PTE_D;
-			if (!pte_set_bits(&refs[i], bits) && ++tries < 16)
+			if (!pte_set_bits(cpu, &refs[i], bits) && ++tries < 16)
 				goto restart;
 		}
 		if (acc == ACC_WRITE)
@@ -312,11 +323,16 @@ struct tlb_extra *tlb_fill(struct soft_cpu *cpu, u64 lin, enum mem_access acc, b
 	e->tag_r = r_ok && !special ? page : TLB_INVALID;
 	e->tag_x = x_ok && !special ? page : TLB_INVALID;
 	e->tag_w = TLB_INVALID;
-	if (w_ok && !special && !code_page_is_code(soft_vm_of(cpu)->cache, w.gpa)) {
+	if (w_ok && !special && !code_page_is_code(soft_vm_of(cpu)->cache, w.gpa) &&
+	    !soft_dirty_blocks_fast_write(cpu->svm, w.gpa)) {
 		e->tag_w = page;
-		/* Pairs with the fence in the translator that marks code pages. */
+		/*
+		 * Pairs with the fence in the translator that marks code pages,
+		 * and with the one in dirty.c that drops entries after clearing.
+		 */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (code_page_is_code(soft_vm_of(cpu)->cache, w.gpa))
+		if (code_page_is_code(soft_vm_of(cpu)->cache, w.gpa) ||
+		    soft_dirty_blocks_fast_write(cpu->svm, w.gpa))
 			e->tag_w = TLB_INVALID;
 	}
 	if (w.large_size) {

@@ -15,6 +15,7 @@
 
 #include "engine/engine.h"
 #include "engine/soft/block.h"
+#include "engine/soft/dirty.h"
 #include "engine/soft/jit.h"
 #include "engine/soft/soft.h"
 #include "engine/soft/soft_irq_glue.h"
@@ -65,6 +66,7 @@ static void soft_vm_destroy(struct vm *vm)
 	if (!svm)
 		return;
 	soft_irq_destroy(svm);
+	soft_dirty_free(svm);
 	code_cache_destroy(svm->cache);
 	jit_arena_destroy(svm->jit);
 	free(svm->cpus);
@@ -150,6 +152,8 @@ static void halt_wait(struct soft_cpu *cpu)
 			break;
 		if (__atomic_load_n(cpu->reqs, __ATOMIC_ACQUIRE) & SOFT_REQ_TB_FLUSH)
 			code_cache_quiesce(cpu);
+		if (__atomic_load_n(cpu->reqs, __ATOMIC_ACQUIRE) & SOFT_REQ_DIRTY_SYNC)
+			soft_dirty_ack(cpu);
 		soft_irq_boundary(cpu);
 		if ((!cpu->halted && !cpu->wait_sipi) || soft_irq_wakes_halt(cpu))
 			break;
@@ -188,6 +192,8 @@ static enum vcpu_run_result soft_vcpu_run(struct vcpu *vcpu)
 		}
 		if (req & SOFT_REQ_TB_FLUSH)
 			code_cache_quiesce(cpu);
+		if (req & SOFT_REQ_DIRTY_SYNC)
+			soft_dirty_ack(cpu);
 		soft_irq_boundary(cpu);
 		if ((cpu->halted || cpu->wait_sipi) && cpu->inject_vector < 0) {
 			halt_wait(cpu);
@@ -287,5 +293,7 @@ const struct engine_ops soft_engine_ops = {
 	.set_irq_line = soft_set_irq_line,
 	.send_msi = soft_send_msi,
 	.report_stats = soft_report_stats,
+	.set_dirty_logging = soft_set_dirty_logging,
+	.get_dirty_log = soft_get_dirty_log,
 	.snapshot_register = soft_snapshot_register,
 };

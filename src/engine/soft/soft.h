@@ -15,6 +15,7 @@ struct vm;
 struct bus;
 struct code_cache;
 struct jit_arena;
+struct dirty_bitmap;
 
 struct soft_vm {
 	struct vm *vm;			/* NULL for standalone CPUs */
@@ -27,6 +28,9 @@ struct soft_vm {
 	unsigned int nr_cpus;
 	void *irqchip;			/* soft_irq_glue.c */
 	bool trace;			/* --trace: log every event delivered */
+	/* Dirty-page logging (dirty.h): the bitmap stays from the first start. */
+	bool dirty_on;			/* atomic */
+	struct dirty_bitmap *dirty_map;
 };
 
 struct soft_vm *soft_vm_of(const struct soft_cpu *cpu);

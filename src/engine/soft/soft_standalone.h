@@ -92,6 +92,16 @@ void soft_cpu_set_single_step(struct soft_cpu *cpu, bool on);
  */
 void soft_cpu_set_jit_threshold(struct soft_cpu *cpu, unsigned int n);
 
+/*
+ * Dirty-page logging of the CPU's writes, as engine.h's set_dirty_logging
+ * and get_dirty_log: bitmap holds one bit per 4 KiB page of
+ * mem->regions[region] (mem/dirty.h's layout); get returns -ENOENT while
+ * logging is off. Writes made behind the CPU's back are not in it.
+ */
+int soft_cpu_set_dirty_logging(struct soft_cpu *cpu, bool on);
+int soft_cpu_get_dirty_log(struct soft_cpu *cpu, unsigned int region, unsigned long *bitmap,
+			   bool clear);
+
 /* Exceptions are reported (default) or delivered through the guest's IDT. */
 void soft_cpu_set_deliver_exceptions(struct soft_cpu *cpu, bool deliver);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "engine/soft/block.h"
+#include "engine/soft/dirty.h"
 #include "engine/soft/jit.h"
 #include "engine/soft/flags.h"
 #include "engine/soft/mem.h"
@@ -54,6 +55,7 @@ void soft_cpu_destroy_standalone(struct soft_cpu *cpu)
 	if (!cpu)
 		return;
 	s = container_of(cpu->svm, struct standalone, svm);
+	soft_dirty_free(&s->svm);
 	code_cache_destroy(s->svm.cache);
 	jit_arena_destroy(s->svm.jit);
 	soft_cpu_free(cpu);
