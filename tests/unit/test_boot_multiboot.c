@@ -3,6 +3,7 @@
 #include "test_boot_vm.h"
 #include "test_boot_elf_image.h"
 
+#include "engine/soft/soft_standalone.h"
 #include "machine/boot/elf.h"
 #include "machine/boot/multiboot.h"
 
@@ -53,12 +54,22 @@ static void build_mb_elf(struct test_elf *e, u32 flags)
 	test_elf_data(e, SEG_OFF, seg, sizeof(seg));
 }
 
+/*
+ * The boot CPU starts in the BIOS stub (multiboot_bios.c), in 32-bit
+ * protected mode with flat segments. Run on a standalone soft CPU over the
+ * VM's RAM, the stub must reach the kernel's entry having run only its port
+ * writes (the standalone CPU drops them: test_boot_multiboot_bios.c checks
+ * what they do), with EAX and EBX as the multiboot spec says, interrupts
+ * still off and the segments untouched.
+ */
 static void check_entry(struct test_vm *t, u32 entry)
 {
 	const struct cpu_state *st = &t->st;
+	struct soft_cpu *cpu = soft_cpu_create_standalone(&t->vm.mem);
+	struct soft_run_info info;
+	struct cpu_state out;
 
-	assert_int_equal(st->rip, entry);
-	assert_int_equal(st->gpr[GPR_RAX], 0x2badb002);
+	assert_int_equal(st->rip, MB_BIOS_ADDR);
 	assert_int_equal(st->gpr[GPR_RBX], MB_INFO_ADDR);
 	assert_true(st->cr0 & CR0_PE);
 	assert_false(st->cr0 & CR0_PG);
@@ -71,6 +82,22 @@ static void check_entry(struct test_vm *t, u32 entry)
 	assert_int_equal(st->ds.type & 0xa, 0x2);
 	assert_int_equal(st->ss.db, 1);
 	assert_int_equal(st->rflags, RFLAGS_FIXED);
+
+	assert_non_null(cpu);
+	soft_cpu_set_state(cpu, st);
+	assert_int_equal(soft_cpu_run(cpu, 1000, entry, &info), SOFT_RUN_STOP_RIP);
+	/* mov al, v; out p, al for each write, then mov eax and jmp. */
+	assert_int_equal(info.insns, 2 * mb_bios_nr_writes + 2);
+	soft_cpu_get_state(cpu, &out);
+	soft_cpu_destroy_standalone(cpu);
+	assert_int_equal(out.rip, entry);
+	assert_int_equal(out.gpr[GPR_RAX], 0x2badb002);
+	assert_int_equal(out.gpr[GPR_RBX], MB_INFO_ADDR);
+	for (unsigned int r = GPR_RCX; r < NR_GPRS; r++)
+		assert_int_equal(out.gpr[r], st->gpr[r]);
+	assert_int_equal(out.rflags & RFLAGS_IF, 0);
+	assert_int_equal(out.cs.selector, st->cs.selector);
+	assert_int_equal(out.ds.selector, st->ds.selector);
 }
 
 /* The info fields kvm-unit-tests' lib/x86/setup.c and cstart*.S read. */
@@ -189,7 +216,10 @@ static void bad_aout_headers_fail(void **state)
 		{ 2 * MiB + 0x40, 2 * MiB, 2 * MiB, 0 },	/* load_end == load */
 		{ 2 * MiB + 0x40, 2 * MiB, 2 * MiB + 0x2000, 0 },	/* past the file */
 		{ 2 * MiB + 0x40, 2 * MiB, 0, 2 * MiB + 0x10 },	/* bss ends in the image */
-		{ 0x8040, 0x8000, 0, 0 },			/* below 1 MiB */
+		{ 0x7040, 0x7000, 0, 0 },			/* on the multiboot info */
+		{ 0x9f040, 0x9f000, 0, 0 },			/* into the EBDA */
+		{ 0x1f840, 0x1f800, 0, 0 },			/* into the command line */
+		{ 0x8040, 0x8000, 0, 0x100100 },		/* low RAM into high */
 		{ 0xc0000040, 0xc0000000, 0, 0 },		/* in the PCI hole */
 		{ 2 * MiB + 0x40, 2 * MiB, 0, 0xffffffff },	/* bss past RAM */
 	};
@@ -257,6 +287,137 @@ static void bad_multiboot_images_fail(void **state)
 	}
 }
 
+/* An ELF32 multiboot image with one segment at load: up to 4 KiB from the file, mem in all. */
+static void build_mb_elf_at(struct test_elf *e, u32 load, u32 mem)
+{
+	u8 seg[0x1000];
+
+	memset(seg, 0x90, sizeof(seg));
+	mb_header(seg, 0);
+	test_elf_init(e, false, load + 0x18, 1);
+	test_elf_phdr(e, 0, PT_LOAD, SEG_OFF, load, load, MIN(sizeof(seg), mem), mem, 0x1000);
+	test_elf_data(e, SEG_OFF, seg, sizeof(seg));
+}
+
+/*
+ * kvm-unit-tests' realmode.flat links at 32 KiB, as a kernel a BIOS loads
+ * may: conventional RAM the multiboot entry leaves free is usable, and the
+ * environment module still goes above 1 MiB.
+ */
+static void low_ram_multiboot_boots(void **state)
+{
+	static const char env[] = "TARGET=kiln\n";
+	struct test_vm *t = *state;
+	const u32 load = 0x8000, mem = 0x5a30;	/* realmode.flat's extent */
+	struct test_elf e;
+	char cmdline[256];
+
+	t->cfg.initrd_path = test_vm_file(t, "env", env, sizeof(env) - 1);
+	memset(test_gpa(t, load, mem), 0xcc, mem);
+	build_mb_elf_at(&e, load, mem);
+	assert_int_equal(test_boot(t, e.buf, e.len), 0);
+	check_entry(t, load + 0x18);
+	assert_memory_equal(test_gpa(t, load, 0x1000), e.buf + SEG_OFF, 0x1000);
+	for (u32 i = 0x1000; i < mem; i++)
+		assert_int_equal(*(u8 *)test_gpa(t, load + i, 1), 0);
+	snprintf(cmdline, sizeof(cmdline), "%s %s", t->cfg.kernel_path, CMDLINE);
+	check_info(t, cmdline, (const u8 *)env, sizeof(env) - 1, LAYOUT_HIGH_RAM_START);
+	t->cfg.initrd_path = NULL;
+
+	/* The last bytes below the EBDA, and a segment up to the command line. */
+	build_mb_elf_at(&e, 0x9f000, 0xc00);
+	assert_int_equal(test_boot(t, e.buf, e.len), 0);
+	build_mb_elf_at(&e, 0x1f000, 0x1000);
+	assert_int_equal(test_boot(t, e.buf, e.len), 0);
+	build_mb_elf_at(&e, 0x30000, 0x1000);
+	assert_int_equal(test_boot(t, e.buf, e.len), 0);
+}
+
+/* Low RAM is not a way around the hole, the loader's data or RAM's end. */
+static void bad_low_ram_segments_fail(void **state)
+{
+	struct test_vm *t = *state;
+	static const struct {
+		u32 load, mem;
+	} bad[] = {
+		{ 0x0000, 0x1000 },		/* the IVT */
+		{ 0x7000, 0x2000 },		/* the multiboot info */
+		{ 0x9f000, 0xc01 },		/* one byte into the EBDA */
+		{ 0x9f000, 0x62000 },		/* across the hole into high RAM */
+		{ 0xa0000, 0x1000 },		/* VGA */
+		{ 0xe0000, 0x1000 },		/* the ACPI tables / BIOS area */
+		{ 0x1f000, 0x1001 },		/* one byte into the command line */
+		{ 0x2f000, 0x2000 },		/* the command line's end */
+		{ 0x8000, 0xfffff000 },		/* wraps */
+		{ RAM - 0x1000, 0x2000 },	/* past RAM's end */
+	};
+	struct test_elf e;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		build_mb_elf_at(&e, bad[i].load, bad[i].mem);
+		assert_int_equal(test_boot(t, e.buf, e.len), -1);
+	}
+}
+
+/* A real-mode program: four interrupts through the IVT the loader wrote, then HLT. */
+static const u8 rm_ints[] = {
+	0xcd, 0x08,	/* int 0x08: IRQ0, EOI to the master */
+	0xcd, 0x70,	/* int 0x70: IRQ8, EOI to the slave and the master */
+	0xcd, 0x21,	/* int 0x21: no handler of the BIOS's, plain IRET */
+	0xcd, 0xff,
+	0xf4,		/* hlt */
+};
+
+/*
+ * The real-mode IVT a BIOS leaves: every vector returns to its caller with
+ * every register and flag as they were (the PIC vectors send their EOIs,
+ * which the standalone CPU drops).
+ */
+static void bios_ivt_returns(void **state)
+{
+	struct test_vm *t = *state;
+	const u64 code = 0x30000, stack = 0x2f000;
+	struct soft_cpu *cpu;
+	struct soft_run_info info;
+	struct cpu_state st;
+	struct test_elf e;
+
+	build_mb_elf(&e, 0);
+	assert_int_equal(test_boot(t, e.buf, e.len), 0);
+	for (unsigned int v = 0; v < 256; v++) {
+		u32 vec = *(u32 *)test_gpa(t, MB_IVT_ADDR + 4 * v, 4);
+
+		assert_int_equal(vec >> 16, 0);		/* segment 0 */
+		assert_in_range(vec & 0xffff, MB_BIOS_HANDLERS, MB_BIOS_ADDR + MB_BIOS_SIZE - 1);
+	}
+	memcpy(test_gpa(t, code, sizeof(rm_ints)), rm_ints, sizeof(rm_ints));
+
+	memset(&st, 0, sizeof(st));
+	st.cs = (struct segment){ .selector = code >> 4, .base = code, .limit = 0xffff,
+				  .type = 0xb, .s = 1, .present = 1 };
+	st.ds = st.es = st.fs = st.gs = st.ss =
+		(struct segment){ .limit = 0xffff, .type = 0x3, .s = 1, .present = 1 };
+	st.ss.selector = stack >> 4;
+	st.ss.base = stack & ~0xfULL;
+	st.cr0 = CR0_ET;
+	st.idt.limit = 0x3ff;
+	st.rflags = RFLAGS_FIXED | RFLAGS_CF | RFLAGS_ZF;
+	for (unsigned int r = 0; r < NR_GPRS; r++)
+		st.gpr[r] = 0x1111 * (r + 1);
+	st.gpr[GPR_RSP] = 0x800;
+	cpu = soft_cpu_create_standalone(&t->vm.mem);
+	assert_non_null(cpu);
+	soft_cpu_set_deliver_exceptions(cpu, true);
+	soft_cpu_set_state(cpu, &st);
+	assert_int_equal(soft_cpu_run(cpu, 100, ~0ULL, &info), SOFT_RUN_HALT);
+	soft_cpu_get_state(cpu, &t->st);
+	soft_cpu_destroy_standalone(cpu);
+	assert_int_equal(t->st.rip, sizeof(rm_ints));
+	for (unsigned int r = 0; r < NR_GPRS; r++)
+		assert_int_equal(t->st.gpr[r], st.gpr[r]);
+	assert_int_equal(t->st.rflags, st.rflags);
+}
+
 static void header_past_8k_is_not_multiboot(void **state)
 {
 	struct test_vm *t = *state;
@@ -285,6 +446,9 @@ int main(void)
 		cmocka_unit_test(bad_aout_headers_fail),
 		cmocka_unit_test(bad_multiboot_images_fail),
 		cmocka_unit_test(header_past_8k_is_not_multiboot),
+		cmocka_unit_test(low_ram_multiboot_boots),
+		cmocka_unit_test(bad_low_ram_segments_fail),
+		cmocka_unit_test(bios_ivt_returns),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -102,7 +102,7 @@ void elf_phdr(const struct elf_file *elf, unsigned int i, struct elf_phdr *ph)
 	}
 }
 
-int elf_load_segments(struct vm *vm, const struct elf_file *elf, u64 *end)
+int elf_load_segments(struct vm *vm, const struct elf_file *elf, bool low_ok, u64 *end)
 {
 	const char *path = elf->img->path;
 	unsigned int loaded = 0;
@@ -120,10 +120,11 @@ int elf_load_segments(struct vm *vm, const struct elf_file *elf, u64 *end)
 			       path, i, ph.offset, ph.filesz);
 			return -1;
 		}
-		if (!boot_range_usable(vm, ph.paddr, ph.memsz)) {
+		if (!boot_range_usable(vm, ph.paddr, ph.memsz) &&
+		    !(low_ok && boot_low_range_usable(vm, ph.paddr, ph.memsz))) {
 			pr_err("kernel %s: ELF segment %u at %#" PRIx64 "..%#" PRIx64
-			       " is not in usable guest RAM (which starts at 1 MiB)",
-			       path, i, ph.paddr, ph.paddr + ph.memsz);
+			       " is not in usable guest RAM (%s)", path, i, ph.paddr,
+			       ph.paddr + ph.memsz, low_ok ? BOOT_USABLE_LOW_TOO : BOOT_USABLE_HIGH);
 			return -1;
 		}
 		dst = gpa_to_hva(&vm->mem, ph.paddr, ph.memsz);

@@ -43,10 +43,11 @@ void elf_phdr(const struct elf_file *elf, unsigned int i, struct elf_phdr *ph);
 
 /*
  * Copies every PT_LOAD segment to its physical address (p_paddr) and
- * zeroes its bss. Every segment must lie in usable RAM from 1 MiB up.
+ * zeroes its bss. Every segment must lie in usable RAM from 1 MiB up, or
+ * with low_ok also in the conventional RAM boot_low_range_usable() allows.
  * Gives the end of the highest segment.
  */
-int elf_load_segments(struct vm *vm, const struct elf_file *elf, u64 *end);
+int elf_load_segments(struct vm *vm, const struct elf_file *elf, bool low_ok, u64 *end);
 
 /*
  * Finds the note (name, type) in a PT_NOTE segment; gives its descriptor

@@ -31,7 +31,7 @@ static int elf64_load(struct vm *vm, const struct elf_file *elf, struct cpu_stat
 		       elf->img->path, elf->entry);
 		return -1;
 	}
-	if (elf_load_segments(vm, elf, &end))
+	if (elf_load_segments(vm, elf, false, &end))
 		return -1;
 
 	/* What a bzImage's header would say, so both boot the same way. */

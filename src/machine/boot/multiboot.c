@@ -18,6 +18,8 @@ _Static_assert(sizeof(struct mb_info) == 88, "mb_info layout");
 _Static_assert(sizeof(struct mb_mmap_entry) == 24, "mb_mmap_entry layout");
 _Static_assert(MB_MODS_ADDR >= MB_INFO_ADDR + sizeof(struct mb_info), "layout");
 _Static_assert(MB_MMAP_ADDR >= MB_MODS_ADDR + sizeof(struct mb_module), "layout");
+_Static_assert(MB_BIOS_ADDR + MB_BIOS_SIZE <= MB_INFO_ADDR &&
+	       MB_BIOS_ADDR >= LAYOUT_GDT + BOOT_GDT_SIZE, "layout");
 _Static_assert(MB_MMAP_ADDR + E820_MAX_ENTRIES * sizeof(struct mb_mmap_entry) <=
 	       MB_LOADER_NAME_ADDR, "layout");
 
@@ -72,9 +74,10 @@ static int load_aout(struct vm *vm, const struct boot_image *img, u64 hdr_off,
 			goto bad_range;
 		mem_end = h->bss_end_addr;
 	}
-	if (!boot_range_usable(vm, h->load_addr, mem_end - h->load_addr)) {
+	if (!boot_range_usable(vm, h->load_addr, mem_end - h->load_addr) &&
+	    !boot_low_range_usable(vm, h->load_addr, mem_end - h->load_addr)) {
 		pr_err("kernel %s: multiboot image at %#x..%#" PRIx64
-		       " is not in usable guest RAM (which starts at 1 MiB)",
+		       " is not in usable guest RAM (" BOOT_USABLE_LOW_TOO ")",
 		       img->path, h->load_addr, mem_end);
 		return -1;
 	}
@@ -102,7 +105,7 @@ static int load_elf(struct vm *vm, const struct boot_image *img, u64 *entry, u64
 		       img->path, elf.entry);
 		return -1;
 	}
-	return elf_load_segments(vm, &elf, end);
+	return elf_load_segments(vm, &elf, true, end);
 }
 
 static int write_info(struct vm *vm, const struct initrd_info *initrd, u64 low_end)
@@ -159,7 +162,7 @@ int multiboot_load(struct vm *vm, const struct boot_image *img, struct cpu_state
 	struct initrd_info initrd;
 	struct mb_header h = { 0 };
 	u64 entry, end;
-	u32 unsupported;
+	u32 unsupported, stub;
 	int ret;
 
 	memcpy(&h, img->data + hdr_off, MIN(sizeof(h), img->size - hdr_off));
@@ -194,11 +197,13 @@ int multiboot_load(struct vm *vm, const struct boot_image *img, struct cpu_state
 	/* argv[0] is the kernel's name, as a multiboot loader passes it. */
 	if (boot_cmdline_write(vm, img->path, LAYOUT_CMDLINE_MAX - 1))
 		return -1;
-	if (initrd_load(vm, end, low_end, false, &initrd))
+	/* Modules go above 1 MiB, even after a kernel linked in low RAM. */
+	if (initrd_load(vm, MAX(end, LAYOUT_HIGH_RAM_START), low_end, false, &initrd))
 		return -1;
 	if (write_info(vm, &initrd, low_end))
 		return -1;
-	if (entry_setup_protected_mode(&vm->mem, bsp, (u32)entry))
+	if (multiboot_bios_setup(vm, (u32)entry, &stub) ||
+	    entry_setup_protected_mode(&vm->mem, bsp, stub))
 		return -1;
 	bsp->gpr[GPR_RAX] = MB_BOOT_MAGIC;
 	bsp->gpr[GPR_RBX] = MB_INFO_ADDR;

@@ -82,4 +82,32 @@ struct mb_mmap_entry {
 #define MB_MOD_STRING_ADDR	(MB_INFO_ADDR + 0x210)
 #define MB_MOD_STRING_MAX	(0x1000 - 0x210)
 
+/*
+ * The legacy state a BIOS leaves (multiboot_bios.c): the real-mode IVT at
+ * 0, and in the page below the info, the entry stub that programs the PIC
+ * and the PIT, then the IVT's handlers.
+ */
+#define MB_IVT_ADDR		0x0000
+#define MB_BIOS_ADDR		(MB_INFO_ADDR - 0x1000)
+#define MB_BIOS_HANDLERS	(MB_BIOS_ADDR + 0x100)
+#define MB_BIOS_SIZE		0x1000
+
+struct vm;
+
+struct mb_bios_write {
+	u16 port;
+	u8 value;
+};
+
+/* The port writes the stub makes, in order (for tests). */
+extern const struct mb_bios_write mb_bios_writes[];
+extern const unsigned int mb_bios_nr_writes;
+
+/*
+ * Writes the IVT, its handlers and the entry stub, which ends in a jump
+ * to entry with EAX = MB_BOOT_MAGIC; gives the stub's address, where the
+ * boot CPU starts (in 32-bit protected mode, EBX = MB_INFO_ADDR).
+ */
+int multiboot_bios_setup(struct vm *vm, u32 entry, u32 *stub);
+
 #endif

@@ -73,7 +73,7 @@ int pvh_load(struct vm *vm, const struct elf_file *elf, const u8 *desc, u32 desc
 		pr_err("kernel %s: PVH entry %#" PRIx64 " is above 4 GiB", elf->img->path, entry);
 		return -1;
 	}
-	if (elf_load_segments(vm, elf, &end))
+	if (elf_load_segments(vm, elf, false, &end))
 		return -1;
 	if (boot_cmdline_write(vm, NULL, LAYOUT_CMDLINE_MAX - 1))
 		return -1;
