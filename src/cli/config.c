@@ -148,6 +148,8 @@ void config_usage(FILE *out)
 		"                       or hugetlb pages from the host's pool (docs/MEMORY.md)\n"
 		"  --ksm                let the host merge identical guest pages (MADV_MERGEABLE)\n"
 		"  --mem-prealloc       commit all guest RAM before the guest starts\n"
+		"  --dirty-log          log the pages the guest and devices write from the\n"
+		"                       first instruction on (dirty_log in --stats)\n"
 		"  --restore FILE       continue from a snapshot (PUT /snapshot/create) instead\n"
 		"                       of booting; give the same --disk/--net/... flags, with\n"
 		"                       the same disk files (docs/SNAPSHOT.md)\n"
@@ -163,6 +165,7 @@ enum opt_id {
 	OPT_AFFINITY, OPT_STATS, OPT_TRACE, OPT_SYSMAP, OPT_API_SOCK, OPT_HELP,
 	OPT_DISK, OPT_RNG, OPT_HVC, OPT_MEM_BACKING, OPT_KSM, OPT_PREALLOC,
 	OPT_NET, OPT_BALLOON, OPT_VSOCK, OPT_TESTDEV, OPT_RESTORE, OPT_IOMMU, OPT_DEVICE,
+	OPT_DIRTY_LOG,
 };
 
 struct opt_spec {
@@ -203,6 +206,7 @@ static const struct opt_spec opts[] = {
 	{ "--ksm", OPT_KSM, false },
 	{ "--mem-prealloc", OPT_PREALLOC, false },	{ "-mem-prealloc", OPT_PREALLOC, false },
 	{ "--restore", OPT_RESTORE, true },
+	{ "--dirty-log", OPT_DIRTY_LOG, false },
 	{ "--help", OPT_HELP, false },		{ "-h", OPT_HELP, false },
 };
 
@@ -436,6 +440,9 @@ static int apply_opt(struct vm_config *cfg, const struct opt_spec *o, const char
 		break;
 	case OPT_RESTORE:
 		cfg->restore_path = val;
+		break;
+	case OPT_DIRTY_LOG:
+		cfg->dirty_log = true;
 		break;
 	case OPT_HELP:
 		config_usage(stdout);

@@ -93,6 +93,7 @@ struct vm_config {
 	enum hvc_backend hvc;		/* --virtio-console */
 	const char *hvc_path;
 	struct ram_options ram;		/* --mem-backing, --ksm, --mem-prealloc */
+	bool dirty_log;			/* --dirty-log: dirty-page logging from the start */
 	struct net_config nets[CONFIG_MAX_NICS];
 	unsigned int nr_nets;
 	struct balloon_config balloon;

@@ -19,6 +19,7 @@
 #include "machine/stats.h"
 #include "machine/vcpu.h"
 #include "mem/dirty_dma.h"
+#include "mem/dirty_log.h"
 #include "mem/ram.h"
 #include "mem/ram_stats.h"
 #include "virtio/virtio_devices.h"
@@ -245,6 +246,7 @@ void vm_report_stats(struct vm *vm, const struct stats_visitor *v)
 	stats_emit(v, "vm", "vcpus", vm->nr_vcpus);
 	stats_emit(v, "vm", "ram_bytes", vm->mem.ram_size);
 	ram_report_stats(&vm->mem, &vm->cfg->ram, v);
+	vm_dirty_log_report_stats(vm, v);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
 		const struct vcpu_stats *s = &vm->vcpus[i].stats;
 		char name[32];
@@ -283,6 +285,15 @@ int vm_run(struct vm *vm)
 	if (vm_setup_signals(vm)) {
 		pr_err("cannot set up signal handling: %m");
 		return EXIT_CODE_ERROR;
+	}
+	if (vm->cfg->dirty_log) {
+		char err[256];
+
+		/* After the loader: what Kiln put there is not the guest's doing. */
+		if (vm_dirty_log_start(vm, err, sizeof(err))) {
+			pr_err("--dirty-log: %s", err);
+			return EXIT_CODE_ERROR;
+		}
 	}
 	for (; started < vm->nr_vcpus; started++)
 		if (vcpu_start(&vm->vcpus[started]))

@@ -18,6 +18,9 @@
 struct dirty_dma_log {
 	bool on;			/* atomic */
 	struct dirty_bitmap map;
+	/* vm_dirty_log_get() figures, for --stats and the API (dirty_log.h). */
+	u64 clearing_reads;
+	u64 pages_reported;		/* by clearing reads */
 };
 
 /* Clears the log and turns it on (allocating it the first time); -ENOMEM. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "machine/stats.h"
 #include "machine/vm.h"
 #include "mem/dirty_dma.h"
 
@@ -91,5 +92,31 @@ int vm_dirty_log_get(struct vm *vm, struct dirty_bitmap *out, bool clear, char *
 	}
 	/* After the engine's: it overwrites the words, devices' pages are ORed in. */
 	dirty_dma_collect(&vm->mem, out, clear);
+	if (clear && vm->mem.dma_log) {
+		__atomic_add_fetch(&vm->mem.dma_log->clearing_reads, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&vm->mem.dma_log->pages_reported, dirty_bitmap_count(out),
+				   __ATOMIC_RELAXED);
+	}
 	return 0;
+}
+
+void vm_dirty_log_report_stats(struct vm *vm, const struct stats_visitor *v)
+{
+	struct dirty_dma_log *log = vm->mem.dma_log;
+	struct dirty_bitmap now;
+	char err[256];
+
+	stats_emit(v, "dirty_log", "on", log && __atomic_load_n(&log->on, __ATOMIC_ACQUIRE));
+	if (!log)
+		return;
+	if (__atomic_load_n(&log->on, __ATOMIC_ACQUIRE) && !dirty_bitmap_alloc(&now, &vm->mem)) {
+		/* kvm without manual protection cannot read without clearing: no figure. */
+		if (!vm_dirty_log_get(vm, &now, false, err, sizeof(err)))
+			stats_emit(v, "dirty_log", "dirty_pages", dirty_bitmap_count(&now));
+		dirty_bitmap_free(&now);
+	}
+	stats_emit(v, "dirty_log", "clearing_reads",
+		   __atomic_load_n(&log->clearing_reads, __ATOMIC_RELAXED));
+	stats_emit(v, "dirty_log", "pages_reported",
+		   __atomic_load_n(&log->pages_reported, __ATOMIC_RELAXED));
 }

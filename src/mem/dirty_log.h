@@ -41,4 +41,11 @@ int vm_dirty_log_stop(struct vm *vm, char *err, size_t err_len);
 int vm_dirty_log_get(struct vm *vm, struct dirty_bitmap *out, bool clear, char *err,
 		     size_t err_len);
 
+/*
+ * The "dirty_log" stats group: on, dirty_pages (marked now, where the
+ * engine can read without clearing), clearing_reads, pages_reported.
+ */
+struct stats_visitor;
+void vm_dirty_log_report_stats(struct vm *vm, const struct stats_visitor *v);
+
 #endif
