@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "engine/kvm/kvm_internal.h"
+#include "engine/kvm/kvm_snapshot.h"
 
 static const struct {
 	int cap;
@@ -79,4 +80,5 @@ const struct engine_ops kvm_engine_ops = {
 	.send_msi = kvm_send_msi,
 	.set_dirty_logging = kvm_set_dirty_logging,
 	.get_dirty_log = kvm_get_dirty_log,
+	.snapshot_register = kvm_snapshot_register,
 };
