@@ -26,6 +26,7 @@
 #include "lib/log.h"
 #include "machine/stats.h"
 #include "machine/vm.h"
+#include "snapshot/snap_section.h"
 #include "mem/guest_mem.h"
 #include "virtio/virtio_balloon_internal.h"
 
@@ -236,6 +237,32 @@ static void balloon_report_stats(void *opaque, const struct stats_visitor *v)
 		   __atomic_load_n(&vb->discard_errors, __ATOMIC_RELAXED));
 }
 
+/*
+ * Snapshot: the target set through the API (the transport's section has
+ * the config space, num_pages and actual included).
+ */
+static void balloon_save(void *opaque, struct snap_writer *w)
+{
+	struct virtio_balloon *vb = opaque;
+
+	snap_put_u32(w, __atomic_load_n(&vb->target_pages, __ATOMIC_ACQUIRE));
+}
+
+static int balloon_load(void *opaque, struct snap_reader *r)
+{
+	struct virtio_balloon *vb = opaque;
+	u32 pages = snap_get_u32(r, "the balloon's target");
+
+	if (snap_reader_failed(r))
+		return -1;
+	__atomic_store_n(&vb->target_pages, pages, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static const struct snap_section_ops balloon_snap_ops = {
+	.save = balloon_save, .load = balloon_load,
+};
+
 struct virtio_device *virtio_balloon_create(struct vm *vm, const struct virtio_balloon_options *o)
 {
 	struct virtio_balloon *vb = calloc(1, sizeof(*vb));
@@ -277,7 +304,7 @@ struct virtio_device *virtio_balloon_create(struct vm *vm, const struct virtio_b
 	/* From here the transport's teardown frees vb. */
 	if (vm_add_device(vm, &(struct vm_device){
 		.name = "virtio-balloon", .opaque = vb, .report_stats = balloon_report_stats,
-	}))
+	}) || snap_register(vm, "virtio-balloon-target", &balloon_snap_ops, vb))
 		return NULL;
 	balloon_api_register(vb);
 	return vb->vdev;

@@ -27,6 +27,7 @@ TESTS=(
 	"the disk holds the count the console showed when Kiln was killed"
 	"kiln run --restore continues the count, not from 0"
 	"after the restore, the disk agrees with the console"
+	"after the restore, the balloon keeps its size and still inflates"
 	"a corrupted snapshot is refused with a clear error (exit 2)"
 	"a truncated snapshot is refused with a clear error (exit 2)"
 	"a snapshot with other RAM, or without its disk, is refused (exit 2)"
@@ -81,6 +82,8 @@ guest_case() {	# guest_case ENGINE: sets guest_results[ENGINE index]
 		guest_results+=("skip no $COUNTER (make guests)")
 		return
 	fi
+	: >"$tmp/$engine-1.out"
+	: >"$tmp/$engine-2.out"
 	"$KILN" run --accel "$engine" --kernel "$COUNTER" --mem 64M --api-sock "$sock" \
 		</dev/null >"$tmp/$engine-1.out" 2>"$tmp/$engine-1.err" &
 	pid=$!
@@ -149,7 +152,8 @@ DISK=$tmp/disk.img
 RAM_MIB=256
 truncate -s 1M "$DISK"
 # Write first (fsync'd), print after: the disk is never behind the console.
-LOOP='i=0; while :; do i=$((i+1)); echo $i | dd of=/dev/vda conv=notrunc,fsync 2>/dev/null; echo count=$i; sleep 0.1; done'
+# Each round also reads virtio-rng: the loop stalls if that queue breaks.
+LOOP='i=0; while :; do i=$((i+1)); head -c 8 /dev/hwrng >/dev/null; echo $i | dd of=/dev/vda conv=notrunc,fsync 2>/dev/null; echo count=$i; sleep 0.1; done'
 
 api() {		# api SOCK METHOD PATH [BODY]: prints the HTTP status
 	curl -s --max-time 30 --unix-socket "$1" -X "$2" ${4:+-d "$4"} -o "$tmp/api.out" \
@@ -173,7 +177,7 @@ wait_count() {	# wait_count FILE N SECONDS: until the console shows count >= N
 # --- 1-3: the first run, two snapshots ---
 SOCK=$tmp/api.sock
 linux_boot run1 "$LINUX_GUEST/initramfs.cpio.gz" "$LOOP" --mem ${RAM_MIB}M --disk "$DISK" \
-	--api-sock "$SOCK"
+	--rng --balloon --api-sock "$SOCK"
 if ! wait_count "$tmp/run1.out" 5 "$LINUX_LIMIT"; then
 	linux_finish 0
 	grep -q "$LINUX_MARKER" "$tmp/run1.out" || skip_rest "$(linux_no_boot_reason)"
@@ -181,6 +185,19 @@ if ! wait_count "$tmp/run1.out" 5 "$LINUX_LIMIT"; then
 	skip_rest "the guest's loop did not run"
 fi
 
+balloon_mib() {	# balloon_mib SOCK FIELD: target_mib or actual_mib
+	api "$1" GET /balloon/statistics >/dev/null
+	grep -o "\"$2\": *[0-9]*" "$tmp/api.out" | grep -o '[0-9]*$'
+}
+wait_balloon() {	# wait_balloon SOCK MIB: until actual_mib is MIB
+	for ((i = 0; i < 300; i++)); do
+		[ "$(balloon_mib "$1" actual_mib)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+api "$SOCK" PUT /balloon '{"amount_mib": 8}' >/dev/null
+wait_balloon "$SOCK" 8
 status=$(api "$SOCK" PUT /snapshot/create "{\"snapshot_path\": \"$tmp/first.snap\"}")
 c0=$(last_count "$tmp/run1.out")
 sleep 1.5
@@ -217,7 +234,7 @@ check $([ -n "$D1" ] && [ "$D1" -ge "${A:-0}" ] && [ "$D1" -le $((${A:-0} + 2)) 
 # --- 5, 6: restore ---
 SOCK2=$tmp/api2.sock
 : >"$tmp/run2.out"
-"$KILN" run --restore "$tmp/second.snap" --disk "$DISK" --api-sock "$SOCK2" \
+"$KILN" run --restore "$tmp/second.snap" --disk "$DISK" --rng --balloon --api-sock "$SOCK2" \
 	</dev/null >"$tmp/run2.out" 2>"$tmp/run2.err" &
 linux_pid=$!
 linux_name=run2
@@ -232,6 +249,12 @@ check $([ -n "$R1" ] && [ "$R1" -gt "$A" ] && [ "$R1" -le $((A + 2)) ] &&
 	"first count ${R1:-none} after $A, consecutive: $consecutive" \
 	"stderr: $(tail -n 3 "$tmp/run2.err")" "console: $(tail -n 3 "$tmp/run2.out")"
 
+b_target=$(balloon_mib "$SOCK2" target_mib)
+b_actual=$(balloon_mib "$SOCK2" actual_mib)
+api "$SOCK2" PUT /balloon '{"amount_mib": 16}' >/dev/null
+wait_balloon "$SOCK2" 16
+b_after=$(balloon_mib "$SOCK2" actual_mib)
+
 api "$SOCK2" PATCH /vm '{"state": "Paused"}' >/dev/null
 B=$(last_count "$tmp/run2.out")
 kill -9 "$linux_pid"
@@ -241,7 +264,11 @@ D2=$(disk_count)
 check $([ -n "$D2" ] && [ -n "$B" ] && [ "$D2" -ge "$B" ] && [ "$D2" -le $((B + 2)) ] &&
 	[ "$D2" -gt "$A" ]; echo $?) "disk says ${D2:-nothing}, the console's last count was ${B:-none}"
 
-# --- 7-9: refusals through the CLI, before anything runs ---
+check $([ "$b_target" = 8 ] && [ "$b_actual" = 8 ] && [ "$b_after" = 16 ]; echo $?) \
+	"after the restore: target ${b_target:-?} MiB, actual ${b_actual:-?} MiB;" \
+	"after PUT /balloon 16: actual ${b_after:-?} MiB"
+
+# --- refusals through the CLI, before anything runs ---
 refused() {	# refused FILE PATTERN [FLAGS...]: exit 2 and the message
 	local file=$1 pattern=$2 rc
 	shift 2
@@ -254,16 +281,16 @@ refused() {	# refused FILE PATTERN [FLAGS...]: exit 2 and the message
 cp "$tmp/second.snap" "$tmp/bad.snap"
 # One byte in the middle of guest memory.
 printf '\xff' | dd of="$tmp/bad.snap" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
-refused "$tmp/bad.snap" "is corrupted (CRC mismatch)" --disk "$DISK"
+refused "$tmp/bad.snap" "is corrupted (CRC mismatch)" --disk "$DISK" --rng --balloon
 check $? "$refusal"
 
 head -c $((size / 3)) "$tmp/second.snap" >"$tmp/short.snap"
-r1=0; refused "$tmp/short.snap" "the file is truncated" --disk "$DISK" || r1=1
+r1=0; refused "$tmp/short.snap" "the file is truncated" --disk "$DISK" --rng --balloon || r1=1
 d1=$refusal
-r2=0; refused "$tmp/second.snap" "no device of this VM takes" || r2=1
+r2=0; refused "$tmp/second.snap" "no device of this VM takes" --rng --balloon || r2=1
 d2=$refusal
 check $((r1 | 0)) "$d1"
 
 r3=0; refused "$tmp/second.snap" "the snapshot has 256 MiB of RAM, --mem says 512 MiB" \
-	--mem 512M --disk "$DISK" || r3=1
+	--mem 512M --disk "$DISK" --rng --balloon || r3=1
 check $((r2 | r3)) "without --disk: $d2" "--mem 512M: $refusal"
