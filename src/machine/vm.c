@@ -22,9 +22,9 @@
 #include "mem/dirty_log.h"
 #include "mem/ram.h"
 #include "mem/ram_stats.h"
-#include "virtio/virtio_devices.h"
 #include "snapshot/snap_registry.h"
 #include "snapshot/snapshot.h"
+#include "virtio/virtio_devices.h"
 
 static int vm_create_vcpus(struct vm *vm)
 {
@@ -87,7 +87,6 @@ struct vm *vm_create(const struct vm_config *cfg)
 		goto fail;
 	if (iommu_create_from_config(vm) || platform_devices_init(vm) || virtio_devices_init(vm))
 		goto fail;
-	if (acpi_build(vm))
 	if (snapshot_vm_init(vm))
 		goto fail;
 	if (cfg->restore_path) {
@@ -96,6 +95,7 @@ struct vm *vm_create(const struct vm_config *cfg)
 			goto fail;
 		return vm;
 	}
+	if (acpi_build(vm))
 		goto fail;
 	memset(&bsp, 0, sizeof(bsp));
 	if (boot_load(vm, &bsp))
@@ -130,9 +130,9 @@ void vm_destroy(struct vm *vm)
 		vm->engine->vm_destroy(vm);
 	dirty_dma_release(&vm->mem);
 	ram_free(vm->mem.base, vm->mem.map_size);
+	snap_registry_free(vm->snap);
 	if (vm->signal_fd >= 0)
 		close(vm->signal_fd);
-	snap_registry_free(vm->snap);
 	event_loop_destroy(vm->loop);
 	bus_destroy(&vm->pio_bus);
 	bus_destroy(&vm->mmio_bus);
