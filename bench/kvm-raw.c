@@ -4,15 +4,22 @@
  * behind it: one VM, one 2 MiB memslot, one vCPU in 64-bit mode running
  * the same three instructions as tests/guests/exit_loop.c,
  *
- *   1: out %al, $0x80; dec %rcx; jnz 1b; hlt
+ *   1: out %al, $0x80; dec %rcx; jnz 1b; out %al, $0x81
  *
- * with RCX = N, and counting the KVM_EXIT_IO exits until the HLT exit.
+ * with RCX = N, and counting the KVM_EXIT_IO exits on port 0x80 until the
+ * one on port 0x81 (not HLT: with an in-kernel irqchip KVM handles HLT
+ * itself, and with interrupts off the vCPU would never come back).
  *
- *   kvm-raw N
+ *   kvm-raw [--irqchip] N
+ *
+ * --irqchip first gives the VM what Kiln's kvm engine gives every VM: an
+ * in-kernel interrupt controller (KVM_CREATE_IRQCHIP) and PIT
+ * (KVM_CREATE_PIT2), so that their share of an exit's cost can be told
+ * apart from Kiln's own.
  *
  * Prints "exits=N seconds=S ns_per_exit=X": S is from the first KVM_RUN to
- * the HLT exit, on the host's monotonic clock. Exits 1 with the reason on
- * stderr when KVM is not usable or the guest does anything else.
+ * the exit on port 0x81, on the host's monotonic clock. Exits 1 with the
+ * reason on stderr when KVM is not usable or the guest does anything else.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +39,7 @@
 #define PD		0x3000
 #define CODE		0x10000
 #define PORT		0x80
+#define PORT_DONE	0x81
 
 #define CR0_PE		(1u << 0)
 #define CR0_ET		(1u << 4)
@@ -48,7 +56,7 @@ static const uint8_t loop_code[] = {
 	0xe6, PORT,		/* 1: out %al, $0x80 */
 	0x48, 0xff, 0xc9,	/*    dec %rcx */
 	0x75, 0xf9,		/*    jnz 1b */
-	0xf4,			/*    hlt */
+	0xe6, PORT_DONE,	/*    out %al, $0x81 */
 };
 
 static void die(const char *what)
@@ -122,9 +130,19 @@ static void set_cpuid(int kvm, int vcpu)
 	free(c);
 }
 
+/* What Kiln's kvm engine creates before its vCPUs (src/engine/kvm/kvm_vm.c). */
+static void create_irqchip(int vm)
+{
+	struct kvm_pit_config pit = { .flags = 0 };
+
+	xioctl(vm, KVM_CREATE_IRQCHIP, 0, "KVM_CREATE_IRQCHIP");
+	xioctl(vm, KVM_CREATE_PIT2, &pit, "KVM_CREATE_PIT2");
+}
+
 int main(int argc, char **argv)
 {
-	long long n = argc == 2 ? atoll(argv[1]) : 0, exits = 0;
+	int irqchip = argc == 3 && !strcmp(argv[1], "--irqchip");
+	long long n = argc == 2 + irqchip ? atoll(argv[1 + irqchip]) : 0, exits = 0;
 	struct kvm_userspace_memory_region region = { 0 };
 	struct kvm_regs regs = { 0 };
 	struct kvm_run *run;
@@ -133,13 +151,15 @@ int main(int argc, char **argv)
 	uint8_t *mem;
 
 	if (n <= 0) {
-		fprintf(stderr, "usage: kvm-raw N (N > 0 port-I/O exits)\n");
+		fprintf(stderr, "usage: kvm-raw [--irqchip] N (N > 0 port-I/O exits)\n");
 		return 2;
 	}
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0)
 		die("/dev/kvm");
 	vm = xioctl(kvm, KVM_CREATE_VM, 0, "KVM_CREATE_VM");
+	if (irqchip)
+		create_irqchip(vm);
 	mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		die("mmap");
@@ -169,13 +189,14 @@ int main(int argc, char **argv)
 				continue;
 			die("KVM_RUN");
 		}
-		if (run->exit_reason == KVM_EXIT_IO && run->io.port == PORT &&
-		    run->io.direction == KVM_EXIT_IO_OUT) {
-			exits++;
-			continue;
+		if (run->exit_reason == KVM_EXIT_IO && run->io.direction == KVM_EXIT_IO_OUT) {
+			if (run->io.port == PORT_DONE)
+				break;
+			if (run->io.port == PORT) {
+				exits++;
+				continue;
+			}
 		}
-		if (run->exit_reason == KVM_EXIT_HLT)
-			break;
 		fprintf(stderr, "kvm-raw: unexpected exit reason %u after %lld exits\n",
 			run->exit_reason, exits);
 		return 1;

@@ -18,10 +18,13 @@
  *                        idle window between two markers can be measured)
  *   user_s=S sys_s=S     CPU time (wait4), all threads
  *   maxrss_kib=K         peak RSS (wait4)
- *   rss_kib=K hwm_kib=K ram_rss_kib=K|none
+ *   rss_kib=K hwm_kib=K pss_kib=K|none ram_rss_kib=K|none
  *                        when --sample-on TEXT appears: the process's RSS,
- *                        its peak so far, and the RSS of the anonymous
- *                        mapping(s) exactly --ram bytes long (guest RAM)
+ *                        its peak so far, its PSS (smaps_rollup: a page the
+ *                        process maps twice counts once, a page shared
+ *                        with other processes is divided among them), and
+ *                        the RSS of the anonymous mapping(s) exactly --ram
+ *                        bytes long (guest RAM)
  *
  * Exits 0 when the measurement was made, whatever the command did (one that
  * cannot be executed shows as "status=exit 127", its reason in the log);
@@ -56,6 +59,7 @@ struct marker {
 struct sample {
 	bool taken;
 	long rss_kib, hwm_kib;
+	long pss_kib;		/* < 0 when unknown */
 	long ram_rss_kib;	/* < 0 when no mapping matched */
 };
 
@@ -78,15 +82,15 @@ static void usage(void)
 	exit(1);
 }
 
-/* "VmRSS:   1234 kB" -> 1234, from /proc/PID/status. */
-static long status_kib(pid_t pid, const char *key)
+/* "VmRSS:   1234 kB" -> 1234, from /proc/PID/FILE (status, smaps_rollup). */
+static long proc_kib(pid_t pid, const char *file, const char *key)
 {
 	char path[64], line[256];
 	size_t klen = strlen(key);
 	long v = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	f = fopen(path, "r");
 	if (!f)
 		return -1;
@@ -176,8 +180,9 @@ static double cpu_seconds(pid_t pid)
 static void take_sample(pid_t pid, uint64_t ram_bytes)
 {
 	sample.taken = true;
-	sample.rss_kib = status_kib(pid, "VmRSS");
-	sample.hwm_kib = status_kib(pid, "VmHWM");
+	sample.rss_kib = proc_kib(pid, "status", "VmRSS");
+	sample.hwm_kib = proc_kib(pid, "status", "VmHWM");
+	sample.pss_kib = proc_kib(pid, "smaps_rollup", "Pss");
 	sample.ram_rss_kib = ram_bytes ? ram_rss_kib(pid, ram_bytes) : -1;
 }
 
@@ -375,9 +380,13 @@ int main(int argc, char **argv)
 	       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6, ru.ru_maxrss);
 	for (i = 0; i < nr_markers; i++)
 		if (!markers[i].name && !sample.taken)
-			printf("rss_kib=none\nhwm_kib=none\nram_rss_kib=none\n");
+			printf("rss_kib=none\nhwm_kib=none\npss_kib=none\nram_rss_kib=none\n");
 	if (sample.taken) {
 		printf("rss_kib=%ld\nhwm_kib=%ld\n", sample.rss_kib, sample.hwm_kib);
+		if (sample.pss_kib >= 0)
+			printf("pss_kib=%ld\n", sample.pss_kib);
+		else
+			printf("pss_kib=none\n");
 		if (sample.ram_rss_kib >= 0)
 			printf("ram_rss_kib=%ld\n", sample.ram_rss_kib);
 		else

@@ -29,11 +29,21 @@ bench_scale() {	# CONFIG SIDE I
 	local config=$1 side=$2
 	skipped "scale-$config" "$side" && return 0
 	vm_mib=$(mib_of "${config%-*}") vm_cpus=${config#*-}
-	if boot_linux "scale-$config" "scale-$config" "$side" "$3" --sample-on "$marker"; then
-		add "scale.$config.ready" "$side" "${res[t_ready]}"
-		[ "${res[rss_kib]}" = none ] || add "scale.$config.rss" "$side" "${res[rss_kib]}"
+	if boot_linux "scale-$config" "scale-$config" "$side" "$3" --sample-on "$marker" \
+		--ram $((vm_mib << 20)); then
+		add_scale_sample "$config" "$side"
 	fi
 	vm_mib=$GUEST_MIB vm_cpus=1
+}
+
+# The last run's time to the marker, and its RSS there with and without
+# the guest RAM touched: what the guest costs and what the VMM does.
+add_scale_sample() {	# CONFIG SIDE
+	local rss=${res[rss_kib]} ram=${res[ram_rss_kib]}
+	add "scale.$1.ready" "$2" "${res[t_ready]}"
+	[ "$rss" != none ] || return 0
+	add "scale.$1.rss" "$2" "$rss"
+	[ "$ram" = none ] || add "scale.$1.overhead" "$2" $((rss - ram))
 }
 
 scale_rows() {
@@ -43,6 +53,7 @@ scale_rows() {
 		[ "$config" != "${GUEST_MIB}M-1" ] || group=linux
 		row "8. scale, $(scale_label "$config"): start → \`$marker\` (s)" "scale.$config.ready" "$group" 1 %.2f
 		row "8. scale, $(scale_label "$config"): RSS at \`$marker\` (MiB)" "scale.$config.rss" "$group" "$MiB" %.1f
+		row "8. scale, $(scale_label "$config"): RSS − guest RAM touched, at \`$marker\` (MiB)" "scale.$config.overhead" "$group" "$MiB" %.1f
 	done
 }
 
@@ -50,7 +61,9 @@ scale_how() {
 	echo
 	echo "Benchmark 8 boots the guest as benchmark 1 does (\`-- true\`), with 256M, 2G or"
 	echo "16G of RAM and 1, 2 or 4 vCPUs (Kiln \`--mem\`, \`--cpus\`; QEMU \`-m\`, \`-smp\`,"
-	echo "multi-threaded TCG), and samples the VMM's VmRSS when the ready marker appears."
+	echo "multi-threaded TCG), and samples the VMM's VmRSS when the ready marker appears,"
+	echo "with and without the resident part of its guest RAM mapping: a guest with more"
+	echo "RAM touches more of it (Linux initialises a struct page per 4 KiB page)."
 	echo "The ${GUEST_MIB}M, 1-vCPU rows are benchmark 1's runs: each pair runs every"
 	echo "configuration in turn, so that the host's load weighs on all alike. With 4"
 	echo "vCPUs on a 2-core host, vCPUs share cores."
