@@ -19,7 +19,7 @@ void snap_writer_free(struct snap_writer *w)
 
 void snap_put_bytes(struct snap_writer *w, const void *p, size_t n)
 {
-	if (w->failed)
+	if (w->failed || !n)
 		return;
 	if (n > w->cap - w->len) {
 		size_t cap = w->cap ? w->cap : 256;
@@ -76,6 +76,8 @@ int snap_fail(struct snap_reader *r, const char *fmt, ...)
 
 void snap_get_bytes(struct snap_reader *r, void *p, size_t n, const char *what)
 {
+	if (!n)
+		return;
 	if (r->failed || n > r->len - r->pos) {
 		snap_fail(r, "the section ends inside %s (byte %zu of %zu)", what, r->pos, r->len);
 		memset(p, 0, n);

@@ -987,7 +987,8 @@ static int vp_load(void *opaque, struct snap_reader *r)
 		vdev->features = features;
 		vp->queue_select = queue_select;
 		vp->config_vector = config_vector;
-		memcpy(vdev->config, config, config_size);
+		if (config_size)
+			memcpy(vdev->config, config, config_size);
 	}
 	pthread_mutex_unlock(&vdev->lock);
 	if (snap_reader_failed(r))
