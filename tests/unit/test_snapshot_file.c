@@ -427,6 +427,24 @@ static void rejects_bad_values(void **state)
 	free(b);
 }
 
+/* Devices with no section: refused rather than silently lost. */
+static void refuses_devices_it_cannot_save(void **state)
+{
+	struct vm *vm = make_vm(RAM, &test_engine, true, false);
+	struct vm_config *cfg = (struct vm_config *)vm->cfg;
+	char err[256] = "", path[160];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/testdev", dir);
+	cfg->testdev = true;
+	assert_int_equal(snapshot_create(vm, path, err, sizeof(err)), -1);
+	assert_string_equal(err, "the state of --testdev's devices cannot be saved yet");
+	assert_int_equal(access(path, F_OK), -1);
+	assert_false(vm->paused);
+	cfg->testdev = false;
+	vm_destroy(vm);
+}
+
 static void reader_checks_bounds(void **state)
 {
 	u8 data[3] = { 1, 2, 7 };
@@ -468,6 +486,7 @@ int main(void)
 		cmocka_unit_test(rejects_truncation_and_junk),
 		cmocka_unit_test(rejects_another_machine),
 		cmocka_unit_test(rejects_bad_values),
+		cmocka_unit_test(refuses_devices_it_cannot_save),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
