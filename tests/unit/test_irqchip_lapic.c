@@ -272,6 +272,58 @@ static void timer_periodic_and_missed_periods(void **state)
 	assert_int_equal(lapic_next_deadline_ns(l), start + 10 * period);
 }
 
+/*
+ * Switching between one-shot and periodic keeps the count where it is: a
+ * spent one-shot count stays at zero, a periodic one keeps its phase.
+ */
+static void timer_mode_change_keeps_count(void **state)
+{
+	struct fixture *f = *state;
+	struct lapic *l = f->l[0];
+	u64 start = f->now;
+
+	apic_enable(l);
+	apic_write(l, APIC_TDCR, 0xb);			/* divide by 1: 1 ms counts, above the periodic floor */
+	apic_write(l, 0x320, 0x30);			/* one-shot */
+	apic_write(l, APIC_TMICT, 1000000);
+	/* Run out, unseen by lapic_update, then made periodic: it fired, stays 0. */
+	f->now = start + 1500000;
+	apic_write(l, 0x320, 0x30 | (APIC_TIMER_PERIODIC << 17));
+	assert_int_equal(apic_read(l, APIC_TMCCT), 0);
+	assert_int_equal(lapic_ack_interrupt(l), 0x30);
+	apic_write(l, APIC_EOI, 0);
+	f->now = start + 5500000;
+	lapic_update(l, f->now);
+	assert_int_equal(apic_read(l, APIC_TMCCT), 0);
+	assert_false(lapic_has_interrupt(l));
+	assert_int_equal(lapic_next_deadline_ns(l), SOFT_TIME_NEVER);
+
+	/* Periodic, 2.25 periods in, made one-shot: 750000 left, then it fires once. */
+	start = f->now;
+	apic_write(l, APIC_TMICT, 1000000);
+	f->now = start + 1000000;
+	lapic_update(l, f->now);
+	assert_int_equal(lapic_ack_interrupt(l), 0x30);
+	apic_write(l, APIC_EOI, 0);
+	f->now = start + 2250000;
+	apic_write(l, 0x320, 0x30);
+	assert_int_equal(lapic_ack_interrupt(l), 0x30);	/* the tick at 2 ms */
+	apic_write(l, APIC_EOI, 0);
+	assert_int_equal(apic_read(l, APIC_TMCCT), 750000);
+	assert_int_equal(lapic_next_deadline_ns(l), start + 3000000);
+	f->now = start + 3000000;
+	lapic_update(l, f->now);
+	assert_int_equal(lapic_ack_interrupt(l), 0x30);
+	apic_write(l, APIC_EOI, 0);
+	assert_int_equal(apic_read(l, APIC_TMCCT), 0);
+	/* And back to periodic: nothing left to count. */
+	apic_write(l, 0x320, 0x30 | (APIC_TIMER_PERIODIC << 17));
+	f->now = start + 9000000;
+	lapic_update(l, f->now);
+	assert_false(lapic_has_interrupt(l));
+	assert_int_equal(apic_read(l, APIC_TMCCT), 0);
+}
+
 static void timer_periodic_has_a_floor(void **state)
 {
 	struct fixture *f = *state;
@@ -495,6 +547,66 @@ static void ipi_init_sipi_nmi(void **state)
 	assert_false(lapic_has_interrupt(f->l[1]));
 }
 
+/*
+ * NMIs that arrive together are not merged: two wait, one per
+ * lapic_take_events, each call kicking for the next; a third is lost.
+ */
+static void two_nmis_wait(void **state)
+{
+	struct fixture *f = *state;
+	unsigned int kicks;
+
+	enable_all(f);
+	for (unsigned int i = 0; i < 3; i++)
+		send_ipi(f->l[0], 1, ICR(0, APIC_DM_NMI));
+	kicks = f->kicks[1];
+	assert_int_equal(lapic_take_events(f->l[1], NULL), LAPIC_EV_NMI);
+	assert_true(f->kicks[1] > kicks);
+	assert_true(lapic_has_events(f->l[1]));
+	assert_int_equal(lapic_take_events(f->l[1], NULL), LAPIC_EV_NMI);
+	assert_false(lapic_has_events(f->l[1]));
+	assert_int_equal(lapic_take_events(f->l[1], NULL), 0);
+
+	/* One the vCPU could not hold goes back in line. */
+	send_ipi(f->l[0], 1, ICR(0, APIC_DM_NMI));
+	assert_int_equal(lapic_take_events(f->l[1], NULL), LAPIC_EV_NMI);
+	kicks = f->kicks[1];
+	lapic_requeue_nmi(f->l[1]);
+	assert_true(f->kicks[1] > kicks);
+	assert_int_equal(lapic_take_events(f->l[1], NULL), LAPIC_EV_NMI);
+	assert_int_equal(lapic_take_events(f->l[1], NULL), 0);
+}
+
+/* KVM_HC_SEND_IPI: a bitmap of APIC IDs from min, in two halves. */
+static void pv_send_ipi(void **state)
+{
+	struct fixture *f = *state;
+	const u32 fixed = 0x40 | (APIC_DM_FIXED << APIC_DM_SHIFT);
+
+	enable_all(f);
+	/* Nobody at or above APIC ID 0xffffffff: none delivered (kvm-unit-tests' check). */
+	assert_int_equal(lapic_pv_send_ipi(f->l[0], 0xffffffff, 0, 0xffffffff, 0, true), 0);
+	/* IDs 1 and 3 from min 0, 64-bit: bits 1 and 3 of the low half. */
+	assert_int_equal(lapic_pv_send_ipi(f->l[0], 0xa, 0, 0, fixed, true), 2);
+	for (unsigned int i = 0; i < FIX_CPUS; i++)
+		assert_int_equal(lapic_ack_interrupt(f->l[i]), i == 1 || i == 3 ? 0x40 : -1);
+	drain(f->l[1]), drain(f->l[3]);
+	/* 32-bit: the high half starts at min + 32; ID 2 is bit 2 of the low half from 0. */
+	assert_int_equal(lapic_pv_send_ipi(f->l[0], 0, 1, 2 - 32, fixed | 1, false), 1);
+	assert_int_equal(lapic_ack_interrupt(f->l[2]), 0x41);
+	/* min above an ID does not wrap around to it. */
+	assert_int_equal(lapic_pv_send_ipi(f->l[0], ~0ULL, ~0ULL, 4, fixed, true), 0);
+	/* NMI mode, and the ICR fields KVM refuses. */
+	assert_int_equal(lapic_pv_send_ipi(f->l[0], 1, 0, 2, APIC_DM_NMI << APIC_DM_SHIFT, true),
+			 1);
+	assert_int_equal(lapic_take_events(f->l[2], NULL), LAPIC_EV_NMI);
+	assert_int_equal(lapic_pv_send_ipi(f->l[0], 1, 0, 0, fixed | APIC_DEST_LOGICAL, true),
+			 -KVM_EINVAL);
+	assert_int_equal(lapic_pv_send_ipi(f->l[0], 1, 0, 0, fixed | SH(APIC_SH_SELF), true),
+			 -KVM_EINVAL);
+	assert_int_equal(lapic_ack_interrupt(f->l[0]), -1);
+}
+
 /* ---- concurrency ---- */
 
 #define STRESS_SENDERS 3
@@ -605,9 +717,23 @@ static void apic_base_msr(void **state)
 	apic_enable(f->l[0]);
 	send_ipi(f->l[0], 1, ICR(0, APIC_DM_NMI));
 	assert_false(lapic_has_events(l));
-	/* Re-enabled, it starts from reset. */
+	/* Re-enabled, it starts from reset, its ID too. */
+	apic_write(l, APIC_ID, 7U << 24);
 	lapic_wrmsr(l, MSR_IA32_APIC_BASE, LAYOUT_LAPIC_BASE | APIC_BASE_ENABLE);
 	assert_int_equal(apic_read(l, APIC_SVR), 0xff);
+	assert_int_equal(apic_read(l, APIC_ID), 1U << 24);
+	/* An INIT keeps the ID. */
+	apic_write(l, APIC_ID, 7U << 24);
+	lapic_init_reset(l);
+	assert_int_equal(apic_read(l, APIC_ID), 7U << 24);
+	/* The base is below MAXPHYADDR (40 bits, as CPUID says). */
+	assert_int_equal(lapic_wrmsr(l, MSR_IA32_APIC_BASE,
+				     LAYOUT_LAPIC_BASE | APIC_BASE_ENABLE | (1ULL << 40)),
+			 LAPIC_MSR_GP);
+	assert_int_equal(lapic_wrmsr(l, MSR_IA32_APIC_BASE,
+				     (1ULL << 39) | LAYOUT_LAPIC_BASE | APIC_BASE_ENABLE),
+			 LAPIC_MSR_OK);
+	assert_int_equal(lapic_mmio_base(l), (1ULL << 39) | LAYOUT_LAPIC_BASE);
 
 	assert_int_equal(lapic_rdmsr(l, 0xc0000080, &v), LAPIC_MSR_NOT_MINE);
 	assert_int_equal(lapic_wrmsr(l, 0x802, 0), LAPIC_MSR_NOT_MINE);
@@ -642,6 +768,7 @@ int main(void)
 		T(illegal_vectors_set_esr),
 		T(timer_one_shot),
 		T(timer_periodic_and_missed_periods),
+		T(timer_mode_change_keeps_count),
 		T(timer_periodic_has_a_floor),
 		T(timer_divide_change_keeps_count),
 		T(timer_tsc_deadline),
@@ -650,6 +777,8 @@ int main(void)
 		T(ipi_logical_cluster),
 		T(ipi_lowest_priority_picks_one),
 		T(ipi_init_sipi_nmi),
+		T(two_nmis_wait),
+		T(pv_send_ipi),
 		T(interrupts_from_many_threads),
 		T(apic_base_msr),
 		T(tsc_msr_is_per_vcpu),

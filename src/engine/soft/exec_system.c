@@ -6,6 +6,7 @@
  * so the dispatch loop re-reads the mode before the next block.
  */
 #include "engine/soft/exec.h"
+#include "engine/soft/irqchip/irqchip.h"
 #include "engine/soft/seg.h"
 #include "engine/soft/soft.h"
 #include "engine/soft/soft_irq_glue.h"
@@ -329,14 +330,26 @@ OP(op_swapgs)
 
 /*
  * VMCALL/VMMCALL: the KVM hypercall ABI, which the kvmclock leaves
- * advertise. No hypercall is implemented: -KVM_ENOSYS in RAX at CPL 0,
- * -KVM_EPERM above, as KVM answers.
+ * advertise: number in RAX, arguments in RBX, RCX, RDX, RSI (32 bits
+ * each outside 64-bit mode), result in RAX. Only KVM_HC_SEND_IPI is
+ * implemented; others get -KVM_ENOSYS at CPL 0, -KVM_EPERM above, as KVM
+ * answers.
  */
 OP(op_vmcall)
 {
+	bool op64 = cpu_long_mode(cpu) && cpu->seg[SEG_CS].l;
+	u64 mask = op64 ? ~0ULL : 0xffffffffULL;
+	u64 *r = cpu->gpr;
+
 	if (cpu->vcpu)
 		vcpu_count_exit(cpu->vcpu, EXIT_HYPERCALL);
-	cpu->gpr[GPR_RAX] = cpu->cpl ? (u64)-1 : (u64)-1000;
+	if (cpu->cpl)
+		r[GPR_RAX] = (u64)-1;
+	else if ((r[GPR_RAX] & mask) == KVM_HC_SEND_IPI && soft_irq_has_lapic(cpu))
+		r[GPR_RAX] = (u64)soft_irq_pv_send_ipi(cpu, r[GPR_RBX] & mask, r[GPR_RCX] & mask,
+						      r[GPR_RDX] & mask, r[GPR_RSI] & mask, op64);
+	else
+		r[GPR_RAX] = (u64)-1000;
 	return next_insn(cpu, in);
 }
 

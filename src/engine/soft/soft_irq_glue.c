@@ -156,8 +156,17 @@ static void handle_events(struct soft_cpu *cpu, unsigned int ev, u8 sipi)
 		cpu->rip = 0;
 		cpu_update_mode(cpu);
 	}
-	if (ev & LAPIC_EV_NMI)
+	if (ev & LAPIC_EV_NMI) {
+		/*
+		 * One NMI is already waiting, not yet delivered: this one goes
+		 * back to the LAPIC and becomes the one latched behind it. One
+		 * that arrives while the handler runs is latched here, and
+		 * any more are lost, as on hardware.
+		 */
+		if (cpu->nmi_pending && !cpu->nmi_blocked)
+			lapic_requeue_nmi(cpu->lapic);
 		cpu->nmi_pending = true;
+	}
 }
 
 void soft_irq_boundary(struct soft_cpu *cpu)
@@ -200,6 +209,11 @@ void soft_irq_boundary(struct soft_cpu *cpu)
 		if (v >= 0)
 			cpu->inject_vector = v;
 	}
+}
+
+s64 soft_irq_pv_send_ipi(struct soft_cpu *cpu, u64 lo, u64 hi, u64 min, u64 icr, bool op64)
+{
+	return lapic_pv_send_ipi(cpu->lapic, lo, hi, min, icr, op64);
 }
 
 u64 soft_irq_deadline(struct soft_cpu *cpu)

@@ -45,6 +45,9 @@ void soft_irq_window_opened(struct soft_cpu *cpu);
  * external interrupt to deliver (cpu->inject_vector) when IF allows.
  */
 void soft_irq_boundary(struct soft_cpu *cpu);
+
+/* KVM_HC_SEND_IPI from this vCPU (irqchip.h); needs a LAPIC. */
+s64 soft_irq_pv_send_ipi(struct soft_cpu *cpu, u64 lo, u64 hi, u64 min, u64 icr, bool op64);
 /* Absolute CLOCK_MONOTONIC ns of the next timer, or ~0. */
 u64 soft_irq_deadline(struct soft_cpu *cpu);
 /* Would the CPU leave HLT now (interrupt with IF=1, NMI, INIT, SIPI)? */

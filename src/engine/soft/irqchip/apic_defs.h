@@ -82,6 +82,8 @@
 #define APIC_BASE_BSP		(1ULL << 8)
 #define APIC_BASE_X2APIC	(1ULL << 10)
 #define APIC_BASE_ENABLE	(1ULL << 11)
-#define APIC_BASE_ADDR_MASK	0x000ffffffffff000ULL	/* 52-bit physical */
+/* The base is below MAXPHYADDR: 40 bits, as the soft CPUID's 0x80000008 says. */
+#define LAPIC_MAXPHYADDR	40
+#define APIC_BASE_ADDR_MASK	(((1ULL << LAPIC_MAXPHYADDR) - 1) & ~0xfffULL)
 
 #endif

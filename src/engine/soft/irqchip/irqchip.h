@@ -142,7 +142,24 @@ int lapic_ack_interrupt(struct lapic *l);
  * and waits for a SIPI; a SIPI taken while not waiting is ignored.
  */
 unsigned int lapic_take_events(struct lapic *l, u8 *sipi);
+
+/*
+ * An NMI lapic_take_events gave that the vCPU cannot hold yet (one it took
+ * before is not delivered): queued again, for a later lapic_take_events.
+ */
+void lapic_requeue_nmi(struct lapic *l);
 bool lapic_has_events(struct lapic *l);
+
+/*
+ * KVM_HC_SEND_IPI, KVM's paravirtual IPI hypercall: the vector, delivery
+ * mode and trigger of icr go to each APIC ID min + i for which bit i is
+ * set in the bitmap lo, then hi (64 bits each in 64-bit mode, else 32).
+ * Returns how many LAPICs took it, or -KVM_EINVAL when icr names a
+ * destination mode or a shorthand. Not advertised in CPUID.
+ */
+#define KVM_HC_SEND_IPI	10
+#define KVM_EINVAL	22
+s64 lapic_pv_send_ipi(struct lapic *l, u64 lo, u64 hi, u64 min, u64 icr, bool op64);
 
 /* INIT: every register to its reset value except ID and IA32_APIC_BASE. */
 void lapic_init_reset(struct lapic *l);

@@ -84,6 +84,43 @@ void lapic_error(struct lapic *l, u32 esr_bits)
 		lapic_accept(l, APIC_DM_FIXED, vector, false);
 }
 
+/*
+ * NMIs that arrive together are not one: up to two wait, as KVM lets them
+ * (the engine delivers the first and holds the second until IRET ends the
+ * first's blocking; one arriving while the CPU already holds one is lost,
+ * as on hardware).
+ */
+static void lapic_queue_nmi(struct lapic *l)
+{
+	u32 n = __atomic_load_n(&l->nmis, __ATOMIC_RELAXED);
+
+	do {
+		if (n >= 2)
+			return;
+	} while (!__atomic_compare_exchange_n(&l->nmis, &n, n + 1, true, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
+	__atomic_or_fetch(&l->events, LAPIC_EV_NMI, __ATOMIC_RELEASE);
+}
+
+void lapic_requeue_nmi(struct lapic *l)
+{
+	lapic_queue_nmi(l);
+	lapic_kick(l);
+}
+
+/* Takes one queued NMI; true when another is still queued. */
+static bool lapic_dequeue_nmi(struct lapic *l)
+{
+	u32 n = __atomic_load_n(&l->nmis, __ATOMIC_RELAXED);
+
+	do {
+		if (!n)
+			return false;	/* an event bit without a count (restored state) */
+	} while (!__atomic_compare_exchange_n(&l->nmis, &n, n - 1, true, __ATOMIC_ACQ_REL,
+					      __ATOMIC_RELAXED));
+	return n > 1;
+}
+
 void lapic_accept(struct lapic *l, unsigned int mode, u8 vector, bool level_trig)
 {
 	unsigned int w = VEC_WORD(vector);
@@ -107,7 +144,7 @@ void lapic_accept(struct lapic *l, unsigned int mode, u8 vector, bool level_trig
 		__atomic_or_fetch(&l->irr[w], bit, __ATOMIC_RELEASE);
 		break;
 	case APIC_DM_NMI:
-		__atomic_or_fetch(&l->events, LAPIC_EV_NMI, __ATOMIC_RELEASE);
+		lapic_queue_nmi(l);
 		break;
 	case APIC_DM_INIT:
 		__atomic_or_fetch(&l->events, LAPIC_EV_INIT, __ATOMIC_RELEASE);
@@ -196,6 +233,11 @@ unsigned int lapic_take_events(struct lapic *l, u8 *sipi)
 	const u32 mask = LAPIC_EV_NMI | LAPIC_EV_INIT | LAPIC_EV_SIPI;
 	u32 ev = __atomic_fetch_and(&l->events, ~mask, __ATOMIC_ACQ_REL) & mask;
 
+	/* One NMI at a time: a second queued one is the next call's. */
+	if ((ev & LAPIC_EV_NMI) && lapic_dequeue_nmi(l)) {
+		__atomic_or_fetch(&l->events, LAPIC_EV_NMI, __ATOMIC_RELEASE);
+		lapic_kick(l);
+	}
 	if ((ev & LAPIC_EV_SIPI) && sipi)
 		*sipi = __atomic_load_n(&l->sipi_vector, __ATOMIC_RELAXED);
 	return ev;

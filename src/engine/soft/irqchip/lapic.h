@@ -57,6 +57,7 @@ struct lapic {
 	u32 irr[8];
 	u32 tmr[8];
 	u32 events;		/* LAPIC_EV_*, LAPIC_EV_EXTINT */
+	u32 nmis;		/* NMIs behind LAPIC_EV_NMI: 1 or 2 */
 	u8 sipi_vector;
 	u32 esr_pending;	/* errors since the last ESR write */
 

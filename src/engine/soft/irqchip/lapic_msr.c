@@ -20,9 +20,14 @@ static enum lapic_msr_result write_apic_base(struct lapic *l, u64 value)
 		return LAPIC_MSR_GP;
 	}
 	lapic_store(&l->apic_base, (value & APIC_BASE_WRITABLE) | (old & APIC_BASE_BSP));
-	/* Re-enabling after a hardware disable starts from the reset state. */
-	if (!(old & APIC_BASE_ENABLE) && (value & APIC_BASE_ENABLE))
+	/*
+	 * Re-enabling after a hardware disable starts from the power-up state
+	 * (SDM 10.4.3), APIC ID included, which an INIT keeps.
+	 */
+	if (!(old & APIC_BASE_ENABLE) && (value & APIC_BASE_ENABLE)) {
 		lapic_init_reset(l);
+		lapic_store(&l->id, l->index << 24);
+	}
 	return LAPIC_MSR_OK;
 }
 

@@ -172,6 +172,27 @@ void lapic_send_ipi(struct lapic *l)
 	apic_bus_deliver(l->chip, &m, l);
 }
 
+s64 lapic_pv_send_ipi(struct lapic *l, u64 lo, u64 hi, u64 min, u64 icr, bool op64)
+{
+	const unsigned int width = op64 ? 64 : 32;
+	struct soft_irqchip *chip = l->chip;
+	unsigned int mode = (icr >> APIC_DM_SHIFT) & 7;
+	s64 delivered = 0;
+
+	if (icr & (APIC_DEST_LOGICAL | (3U << APIC_SHORTHAND_SHIFT)))
+		return -KVM_EINVAL;
+	for (unsigned int i = 0; i < chip->nr_cpus; i++) {
+		struct lapic *t = &chip->lapics[i];
+		u64 bit = (u64)lapic_apic_id(t) - min;	/* huge when the ID is below min */
+
+		if (bit >= 2 * width || !((bit < width ? lo : hi) >> (bit % width) & 1))
+			continue;
+		lapic_accept(t, mode, icr & APIC_VECTOR_MASK, icr & APIC_TRIGGER_LEVEL);
+		delivered++;
+	}
+	return delivered;
+}
+
 /*
  * The page takes aligned 32-bit accesses to 16-byte-aligned registers;
  * narrower reads get the bytes they cover, and bytes past the register's

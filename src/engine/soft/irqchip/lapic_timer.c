@@ -14,13 +14,18 @@
  */
 #define LAPIC_MIN_PERIOD_NS 200000ULL
 
-static unsigned int timer_mode(const struct lapic *l)
+static unsigned int mode_of(u32 lvt)
 {
-	u32 bits = (lapic_load(&l->lvt[LVT_TIMER]) >> APIC_TIMER_MODE_SHIFT) & 3;
+	u32 bits = (lvt >> APIC_TIMER_MODE_SHIFT) & 3;
 
 	if (bits & APIC_TIMER_TSC_DEADLINE)
 		return APIC_TIMER_TSC_DEADLINE;
 	return bits;
+}
+
+static unsigned int timer_mode(const struct lapic *l)
+{
+	return mode_of(lapic_load(&l->lvt[LVT_TIMER]));
 }
 
 /* TDCR bits 3, 1:0 -> divide by 2, 4, ..., 128, or 1 for 0b1011. */
@@ -81,17 +86,32 @@ static void timer_stop(struct lapic *l)
 
 void lapic_timer_write_lvt(struct lapic *l, u32 value)
 {
+	struct lapic_timer *t = &l->timer;
 	unsigned int old = timer_mode(l);
-	bool running = l->timer.deadline_ns != SOFT_TIME_NEVER;
+	bool running;
 
+	/* A count that ran out in the old mode has done so: it fires there. */
+	if (mode_of(value) != old)
+		lapic_timer_update(l, chip_now(l->chip));
+	running = t->deadline_ns != SOFT_TIME_NEVER;
 	lapic_store(&l->lvt[LVT_TIMER], value);
 	if (timer_mode(l) == old)
 		return;
 	/* Entering or leaving TSC-deadline mode disarms the timer. */
-	if (old == APIC_TIMER_TSC_DEADLINE || timer_mode(l) == APIC_TIMER_TSC_DEADLINE)
+	if (old == APIC_TIMER_TSC_DEADLINE || timer_mode(l) == APIC_TIMER_TSC_DEADLINE) {
 		timer_stop(l);
-	else if (running)
-		timer_arm_count(l);	/* one-shot <-> periodic keeps counting */
+		return;
+	}
+	/*
+	 * One-shot <-> periodic keeps counting from where the count is: a
+	 * periodic count is in its current period; a one-shot count that
+	 * reached zero stays there.
+	 */
+	if (!running)
+		return;
+	if (old == APIC_TIMER_PERIODIC)
+		t->start_ns = t->deadline_ns - t->period_ns;
+	timer_arm_count(l);
 }
 
 void lapic_timer_write_initial(struct lapic *l, u32 count)
@@ -109,7 +129,9 @@ u32 lapic_timer_current(struct lapic *l)
 	const struct lapic_timer *t = &l->timer;
 	u64 now, ticks;
 
-	if (timer_mode(l) == APIC_TIMER_TSC_DEADLINE || !t->initial)
+	/* Not armed: never loaded, or a one-shot count that reached zero. */
+	if (timer_mode(l) == APIC_TIMER_TSC_DEADLINE || !t->initial ||
+	    t->deadline_ns == SOFT_TIME_NEVER)
 		return 0;
 	now = chip_now(l->chip);
 	ticks = now > t->start_ns ? (now - t->start_ns) / t->divide : 0;
