@@ -6,6 +6,8 @@
  */
 #include "engine/soft/exec.h"
 
+#include <sched.h>
+
 u64 mem_rmw(struct soft_cpu *cpu, const struct insn *in, u64 lin, unsigned int size,
 	    rmw_fn fn, u64 arg, bool atomic)
 {
@@ -501,7 +503,18 @@ OP(op_nop)
 
 OP(op_pause)
 {
-	__builtin_ia32_pause();
+	static __thread unsigned int pauses;
+
+	/*
+	 * PAUSE marks a spin-wait loop: every so often give the host CPU
+	 * away, as a pause-loop exit does on hardware, so that whatever the
+	 * loop waits for (another vCPU, a device thread) runs sooner when the
+	 * host is busier than it has cores.
+	 */
+	if (++pauses % 64 == 0)
+		sched_yield();
+	else
+		__builtin_ia32_pause();
 	return next_insn(cpu, in);
 }
 
