@@ -32,7 +32,7 @@ void dirty_dma_stop(struct guest_mem *mem)
 
 void dirty_dma_collect(struct guest_mem *mem, struct dirty_bitmap *out, bool clear)
 {
-	struct dirty_dma_log *log = mem->dma_log;
+	struct dirty_dma_log *log = __atomic_load_n(&mem->dma_log, __ATOMIC_ACQUIRE);
 
 	if (!log)
 		return;

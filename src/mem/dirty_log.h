@@ -27,7 +27,8 @@ struct vm;
  * Each call returns 0, or a negative errno with why in err. They may be
  * called from any thread while the vCPUs run, but not from a vCPU thread
  * (a clearing read waits for every running vCPU to reach an instruction
- * boundary). They are not reentrant: one caller at a time per VM.
+ * boundary). Reads may overlap (the dirty_log stats read without clearing
+ * while a snapshot reads with clear); start and stop are for one owner.
  */
 int vm_dirty_log_start(struct vm *vm, char *err, size_t err_len);
 int vm_dirty_log_stop(struct vm *vm, char *err, size_t err_len);
