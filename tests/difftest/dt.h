@@ -102,12 +102,28 @@ void native_run(const struct dt_seq *seq, struct dt_outcome *out);
 u64 native_exit_address(void);
 
 /* soft_side.c */
+enum dt_mode {
+	DT_MODE_SINGLE,		/* one instruction per block */
+	DT_MODE_BLOCK,		/* multi-instruction blocks, interpreted */
+	DT_MODE_JIT,		/* the same blocks compiled at their first entry */
+};
 struct soft_side;
-struct soft_side *soft_side_new(const struct dt_host_segs *segs, bool block_mode);
+struct jit_stats;
+struct soft_side *soft_side_new(const struct dt_host_segs *segs, enum dt_mode mode);
 void soft_side_free(struct soft_side *s);
 void soft_side_run(struct soft_side *s, const struct dt_seq *seq, struct dt_outcome *out);
+/*
+ * The sequence again, right after soft_side_run(), on the blocks that run
+ * left (compiled and chained, in DT_MODE_JIT). False when there are none
+ * to reuse (the sequence wrote to its code).
+ */
+bool soft_side_rerun(struct soft_side *s, const struct dt_seq *seq, struct dt_outcome *out);
 /* Instructions retired and blocks entered, so far (block-mode evidence). */
 void soft_side_blocks(const struct soft_side *s, u64 *insns, u64 *blocks);
+/* What the block compiler did, so far (DT_MODE_JIT evidence). */
+void soft_side_jit_stats(const struct soft_side *s, struct jit_stats *st);
+/* False when there is no block compiler (KILN_SOFT_JIT=0). */
+bool soft_side_compiles(const struct soft_side *s);
 
 /* Writes the exit stub after seq->code[0..len). */
 void dt_seal(struct dt_seq *seq);

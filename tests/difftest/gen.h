@@ -88,6 +88,11 @@ struct gen {
 	unsigned int nptr;
 	int idx;		/* pinned small index register, or -1 */
 	bool in_sub;		/* inside a subroutine body: no branches, no stack */
+	/*
+	 * A POPF may have set RFLAGS.TF: the instruction after it traps, so
+	 * a template that must scrub what its store left (g_scrub) cannot.
+	 */
+	bool tf;
 	bool overflow;		/* out of code space: the template is dropped */
 };
 

@@ -5,7 +5,7 @@
  * with --corpus, from a disassembly of a real program (corpus.h).
  *
  *   difftest [--count N] [--seconds S] [--seed X] [--corpus FILE]
- *            [--only NAME] [--skip NAME] [--mode single|block|both]
+ *            [--only NAME] [--skip NAME] [--mode single|block|jit|all]
  *            [--findings FILE]
  *            [--repro SEED [--keep HEX] [--origin gen|corpus]] [--list]
  *
@@ -21,10 +21,15 @@
 
 #include "compare.h"
 #include "corpus.h"
+#include "engine/soft/jit.h"
 #include "gen.h"
 #include "report.h"
 
 #define MAX_CALLS_WORDS 2
+
+/* What run_one() ran and found (report.h names the modes). */
+#define RUN_ALL (RUN_SINGLE | RUN_BLOCK | RUN_JIT | RUN_WARM)
+#define RUN_HARNESS 0x100
 
 #ifdef __SANITIZE_ADDRESS__
 #include <sanitizer/common_interface_defs.h>
@@ -50,7 +55,7 @@ struct opts {
 	const char *corpus;
 	unsigned int corpus_pct;
 	const char *only, *skip;
-	bool single, block;
+	bool single, block, jit;
 	const char *findings;
 	unsigned int max_report;
 	bool repro;
@@ -64,7 +69,8 @@ struct opts {
 
 struct stats {
 	u64 seqs, gen, corpus;
-	u64 mism_single, mism_block, mism_seqs;
+	u64 mism_single, mism_block, mism_jit, mism_seqs;
+	u64 warm_runs;
 	u64 native_faults, harness_errors;
 	u64 insns;
 	u64 *tmpl_uses;
@@ -89,12 +95,40 @@ static void usage(FILE *f)
 		"  --corpus-share P   percent of sequences from the corpus (default 20)\n"
 		"  --only NAME        only templates whose name or group contains NAME\n"
 		"  --skip NAME        no templates whose name or group contains NAME\n"
-		"  --mode M           single (one instruction per block), block, both (default)\n"
+		"  --mode M           single (one instruction per block), block (multi-instruction\n"
+		"                     blocks), jit (the same blocks compiled, run cold then warm),\n"
+		"                     a comma-separated list of them, or all (default)\n"
 		"  --findings FILE    write mismatch classes with reproducers (markdown)\n"
 		"  --max-report N     minimise and print at most N mismatches (default 10)\n"
 		"  --repro SEED       run one sequence verbosely (with --keep HEX, --origin)\n"
 		"  --list             list the templates\n"
 		"  --quiet            only the summary\n");
+}
+
+/* "all", or a comma-separated list of single, block and jit ("both": the first two). */
+static int parse_modes(const char *arg, struct opts *o)
+{
+	char buf[64], *save = NULL;
+
+	if (!strcmp(arg, "all")) {
+		o->single = o->block = o->jit = true;
+		return 0;
+	}
+	snprintf(buf, sizeof(buf), "%s", arg);
+	o->single = o->block = o->jit = false;
+	for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "single"))
+			o->single = true;
+		else if (!strcmp(t, "block"))
+			o->block = true;
+		else if (!strcmp(t, "jit"))
+			o->jit = true;
+		else if (!strcmp(t, "both"))
+			o->single = o->block = true;
+		else
+			return -1;
+	}
+	return o->single || o->block || o->jit ? 0 : -1;
 }
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -121,7 +155,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	int c;
 
 	*o = (struct opts){ .count = 10000, .seed = 1, .corpus_pct = 20, .single = true,
-			    .block = true, .max_report = 10 };
+			    .block = true, .jit = true, .max_report = 10 };
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n': o->count = strtoull(optarg, NULL, 0); break;
@@ -150,8 +184,11 @@ static int parse(int argc, char **argv, struct opts *o)
 		}
 		case 'O': o->repro_corpus = !strcmp(optarg, "corpus"); break;
 		case 'm':
-			o->single = strcmp(optarg, "block") != 0;
-			o->block = strcmp(optarg, "single") != 0;
+			if (parse_modes(optarg, o)) {
+				fprintf(stderr, "difftest: --mode %s: not single, block, jit, a list of "
+					"them or all\n", optarg);
+				return -1;
+			}
 			break;
 		case 'l': o->list = true; break;
 		case 'q': o->quiet = true; break;
@@ -169,7 +206,7 @@ static int parse(int argc, char **argv, struct opts *o)
 struct runner {
 	struct opts *o;
 	struct gen_opts gopts;
-	struct soft_side *single, *block;
+	struct soft_side *single, *block, *jit;
 	struct corpus *corpus;
 	struct report *report;
 	struct stats st;
@@ -185,27 +222,45 @@ static bool build(struct runner *r, struct dt_seq *seq, u64 seed, bool corpus, c
 	return true;
 }
 
-/* Runs seq both ways; returns the modes that mismatch (1 single, 2 block). */
+/*
+ * Runs seq natively and in the soft modes asked for; returns the modes
+ * that mismatch (RUN_* bits; soft and d describe the first), or
+ * RUN_HARNESS when the native side could not run it.
+ */
 static unsigned int run_one(struct runner *r, const struct dt_seq *seq, struct dt_outcome *nat,
 			    struct dt_outcome *soft, struct dt_diff *d, unsigned int modes)
 {
+	static struct dt_outcome other;
 	unsigned int bad = 0;
 	struct dt_diff tmp;
 
 	current = seq;
 	native_run(seq, nat);
 	if (nat->error)
-		return 4;
-	if ((modes & 1) && r->single) {
-		soft_side_run(r->single, seq, soft);
-		if (dt_compare(seq, nat, soft, d))
-			bad |= 1;
+		return RUN_HARNESS;
+	/* The first mismatch fills soft and d; later ones only count. */
+#define CHECK(bit) do {								\
+		if (dt_compare(seq, nat, bad ? &other : soft, bad ? &tmp : d))	\
+			bad |= (bit);						\
+	} while (0)
+	if ((modes & RUN_SINGLE) && r->single) {
+		soft_side_run(r->single, seq, bad ? &other : soft);
+		CHECK(RUN_SINGLE);
 	}
-	if ((modes & 2) && r->block) {
-		soft_side_run(r->block, seq, soft);
-		if (dt_compare(seq, nat, soft, bad ? &tmp : d))
-			bad |= 2;
+	if ((modes & RUN_BLOCK) && r->block) {
+		soft_side_run(r->block, seq, bad ? &other : soft);
+		CHECK(RUN_BLOCK);
 	}
+	if ((modes & (RUN_JIT | RUN_WARM)) && r->jit) {
+		soft_side_run(r->jit, seq, bad ? &other : soft);
+		if (modes & RUN_JIT)
+			CHECK(RUN_JIT);
+		if ((modes & RUN_WARM) && soft_side_rerun(r->jit, seq, bad ? &other : soft)) {
+			r->st.warm_runs++;
+			CHECK(RUN_WARM);
+		}
+	}
+#undef CHECK
 	return bad;
 }
 
@@ -271,7 +326,7 @@ static void on_mismatch(struct runner *r, struct dt_seq *seq, u64 seed, bool cor
 		memset(keep, 0xff, sizeof(keep));
 		bad = run_one(r, seq, &nat, &soft, &d, modes);
 	}
-	report_mismatch(r->report, seq, keep, bad & 3, &nat, &soft, &d,
+	report_mismatch(r->report, seq, keep, bad & RUN_ALL, &nat, &soft, &d,
 			!r->o->quiet && report_classes(r->report) < r->o->max_report);
 }
 
@@ -281,6 +336,13 @@ static bool selected(const struct tmpl *t, const struct opts *o)
 	if (o->only && !strstr(t->name, o->only) && !strstr(t->group, o->only))
 		return false;
 	return !o->skip || (!strstr(t->name, o->skip) && !strstr(t->group, o->skip));
+}
+
+/* The RUN_* modes the options ask for. */
+static unsigned int modes_asked(const struct opts *o)
+{
+	return (o->single ? RUN_SINGLE : 0) | (o->block ? RUN_BLOCK : 0) |
+	       (o->jit ? RUN_JIT | RUN_WARM : 0);
 }
 
 static int repro(struct runner *r)
@@ -295,22 +357,23 @@ static int repro(struct runner *r)
 		fprintf(stderr, "difftest: no such corpus sequence\n");
 		return 2;
 	}
-	bad = run_one(r, &seq, &nat, &soft, &d, 3);
+	bad = run_one(r, &seq, &nat, &soft, &d, modes_asked(r->o));
 	report_sequence(stdout, &seq, r->o->have_keep ? r->o->keep : NULL);
 	fflush(stdout);
 	report_disassembly(stdout, &seq);
 	report_outcome(stdout, "native", &nat);
-	if (bad != 4)
-		report_outcome(stdout, "soft", &soft);
-	if (bad == 4) {
+	if (bad == RUN_HARNESS) {
 		printf("native side failed: %s\n", nat.error);
 		return 2;
 	}
 	if (!bad) {
+		report_outcome(stdout, "soft", &soft);
 		printf("no mismatch\n");
 		return 0;
 	}
-	printf("mismatch (%s):\n%s", bad == 3 ? "both modes" : bad == 1 ? "single-step" : "block", d.text);
+	/* soft and d are the first mode's that mismatched. */
+	report_outcome(stdout, report_mode_name(bad & -bad), &soft);
+	printf("mismatch in %s:\n%s", report_modes_text(bad), d.text);
 	return 1;
 }
 
@@ -342,10 +405,15 @@ int main(int argc, char **argv)
 	r.gopts.fsgs = segs.fsgsbase;
 	r.gopts.only = o.only;
 	r.gopts.skip = o.skip;
-	r.single = o.single ? soft_side_new(&segs, false) : NULL;
-	r.block = o.block ? soft_side_new(&segs, true) : NULL;
-	if ((o.single && !r.single) || (o.block && !r.block)) {
+	r.single = o.single ? soft_side_new(&segs, DT_MODE_SINGLE) : NULL;
+	r.block = o.block ? soft_side_new(&segs, DT_MODE_BLOCK) : NULL;
+	r.jit = o.jit ? soft_side_new(&segs, DT_MODE_JIT) : NULL;
+	if ((o.single && !r.single) || (o.block && !r.block) || (o.jit && !r.jit)) {
 		fprintf(stderr, "difftest: cannot create the soft CPU\n");
+		return 2;
+	}
+	if (r.jit && !soft_side_compiles(r.jit)) {
+		fprintf(stderr, "difftest: no block compiler (KILN_SOFT_JIT=0?): cannot run --mode jit\n");
 		return 2;
 	}
 	if (o.corpus) {
@@ -366,6 +434,7 @@ int main(int argc, char **argv)
 		corpus_free(r.corpus);
 		soft_side_free(r.single);
 		soft_side_free(r.block);
+		soft_side_free(r.jit);
 		return rc;
 	}
 
@@ -391,8 +460,8 @@ int main(int argc, char **argv)
 		for (unsigned int k = 0; k < seq.n; k++)
 			if (seq.insn[k].tmpl != DT_TMPL_CORPUS)
 				r.st.tmpl_uses[seq.insn[k].tmpl]++;
-		bad = run_one(&r, &seq, &nat, &soft, &d, 3);
-		if (bad == 4) {
+		bad = run_one(&r, &seq, &nat, &soft, &d, modes_asked(&o));
+		if (bad == RUN_HARNESS) {
 			r.st.harness_errors++;
 			if (r.st.harness_errors <= 3)
 				fprintf(stderr, "difftest: sequence %#" PRIx64 ": %s\n", seed, nat.error);
@@ -403,8 +472,9 @@ int main(int argc, char **argv)
 		if (!bad)
 			continue;
 		r.st.mism_seqs++;
-		r.st.mism_single += bad & 1;
-		r.st.mism_block += (bad >> 1) & 1;
+		r.st.mism_single += !!(bad & RUN_SINGLE);
+		r.st.mism_block += !!(bad & RUN_BLOCK);
+		r.st.mism_jit += !!(bad & (RUN_JIT | RUN_WARM));
 		on_mismatch(&r, &seq, seed, corpus, bad);
 	}
 	dt = now() - t0;
@@ -436,8 +506,18 @@ int main(int argc, char **argv)
 		printf("difftest: multi-instruction blocks: %" PRIu64 " instructions in %" PRIu64
 		       " blocks (%.2f per block)\n", insns, blocks, blocks ? (double)insns / blocks : 0);
 	}
+	if (r.jit) {
+		struct jit_stats js;
+
+		soft_side_jit_stats(r.jit, &js);
+		printf("difftest: compiled blocks: %" PRIu64 " blocks compiled, %" PRIu64
+		       " instructions compiled, %" PRIu64 " handler calls, %" PRIu64
+		       " interpreted tails; %" PRIu64 " warm reruns\n",
+		       js.blocks, js.insns, js.calls, js.bailouts, r.st.warm_runs);
+	}
 	printf("difftest: mismatches: %" PRIu64 " sequences (%" PRIu64 " one instruction per block, %"
-	       PRIu64 " multi-instruction blocks)\n", r.st.mism_seqs, r.st.mism_single, r.st.mism_block);
+	       PRIu64 " multi-instruction blocks, %" PRIu64 " compiled blocks)\n",
+	       r.st.mism_seqs, r.st.mism_single, r.st.mism_block, r.st.mism_jit);
 	report_summary(r.report, stdout);
 	if (r.st.harness_errors)
 		printf("difftest: harness errors: %" PRIu64 "\n", r.st.harness_errors);
@@ -446,6 +526,7 @@ int main(int argc, char **argv)
 	corpus_free(r.corpus);
 	soft_side_free(r.single);
 	soft_side_free(r.block);
+	soft_side_free(r.jit);
 	if (r.st.harness_errors)
 		return 2;
 	return r.st.mism_seqs ? 1 : 0;

@@ -170,6 +170,30 @@ void report_disassembly(FILE *f, const struct dt_seq *seq)
 	unlink(path);
 }
 
+const char *report_mode_name(unsigned int bit)
+{
+	switch (bit) {
+	case RUN_SINGLE: return "one instruction per block";
+	case RUN_BLOCK: return "multi-instruction blocks";
+	case RUN_JIT: return "compiled blocks";
+	case RUN_WARM: return "compiled blocks, warm rerun";
+	default: return "?";
+	}
+}
+
+const char *report_modes_text(unsigned int modes)
+{
+	static const char *const names[] = { "single", "block", "jit", "jit-warm" };
+	static __thread char buf[64];
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (unsigned int i = 0; i < 4; i++)
+		if (modes & (1u << i))
+			len += snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? ", " : "", names[i]);
+	return buf;
+}
+
 static char *render(struct report *r, const struct dt_seq *seq, const u64 *keep, unsigned int modes,
 		    const struct dt_outcome *nat, const struct dt_outcome *soft,
 		    const struct dt_diff *d)
@@ -180,10 +204,11 @@ static char *render(struct report *r, const struct dt_seq *seq, const u64 *keep,
 
 	if (!f)
 		return NULL;
-	fprintf(f, "mismatch in %s\n", modes == 3 ? "both modes" :
-		modes == 1 ? "one-instruction blocks only" : "multi-instruction blocks only");
-	fprintf(f, "reproduce: difftest --repro %#" PRIx64 " --keep %016" PRIx64 "%016" PRIx64 "%s%s\n",
-		seq->seed, keep[1], keep[0],
+	fprintf(f, "mismatch in %s (soft below: %s)\n", report_modes_text(modes),
+		report_mode_name(modes & -modes));
+	fprintf(f, "reproduce: difftest --repro %#" PRIx64 " --keep %016" PRIx64 "%016" PRIx64 "%s%s%s\n",
+		seq->seed, keep[1], keep[0], modes & RUN_SINGLE ? "" :
+		modes & RUN_BLOCK ? " --mode block" : " --mode jit",
 		strcmp(seq->origin, "corpus") ? "" : " --origin corpus --corpus ",
 		strcmp(seq->origin, "corpus") ? "" : (r->corpus_path ? r->corpus_path : "FILE"));
 	report_sequence(f, seq, keep);
@@ -240,9 +265,8 @@ void report_summary(struct report *r, FILE *out)
 
 	qsort(r->cls, r->n, sizeof(r->cls[0]), by_count);
 	for (unsigned int i = 0; i < r->n; i++)
-		fprintf(out, "difftest: class %6" PRIu64 "x %s%s\n", r->cls[i].count, r->cls[i].key,
-			r->cls[i].modes == 2 ? " (multi-instruction blocks only)" :
-			r->cls[i].modes == 1 ? " (one-instruction blocks only)" : "");
+		fprintf(out, "difftest: class %6" PRIu64 "x %s (%s)\n", r->cls[i].count, r->cls[i].key,
+			report_modes_text(r->cls[i].modes));
 	if (r->unclassified)
 		fprintf(out, "difftest: %" PRIu64 " more mismatches not classified\n", r->unclassified);
 	if (r->overflow)

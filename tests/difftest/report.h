@@ -8,6 +8,16 @@
 
 struct report;
 
+/* The soft side's modes, as bits of a mismatch's modes. */
+#define RUN_SINGLE 0x1		/* one instruction per block */
+#define RUN_BLOCK 0x2		/* multi-instruction blocks */
+#define RUN_JIT 0x4		/* compiled blocks, first run */
+#define RUN_WARM 0x8		/* compiled blocks, the run after (chained) */
+
+/* "compiled blocks (warm)" for one bit; "single, block" for a set. */
+const char *report_mode_name(unsigned int bit);
+const char *report_modes_text(unsigned int modes);
+
 /* findings: the markdown file written by report_summary(), or NULL. */
 struct report *report_new(const char *findings, const char *corpus_path);
 void report_free(struct report *r);

@@ -10,16 +10,22 @@
  * Segment selectors, CR0.AM and the FS/GS bases are the host's, so the
  * sequence cannot tell the two apart.
  *
- * Two modes: one instruction per block (the standalone default, exact
- * stops), and normal multi-instruction blocks with chaining, where the
+ * Three modes: one instruction per block (the standalone default, exact
+ * stops); normal multi-instruction blocks with chaining, where the
  * block-level bugs live (lazy flags across instructions, faults in the
- * middle of a block).
+ * middle of a block); and the same blocks compiled to host code by the
+ * block compiler (engine/soft/jit.h) at their first entry. In that mode
+ * a sequence can run a second time on the blocks the first run left
+ * (soft_side_rerun()): compiled, linked to each other and in the jump
+ * cache, which is how hot code runs in a VM.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "dt.h"
 #include "engine/soft/cpu.h"
+#include "engine/soft/jit.h"
+#include "engine/soft/soft.h"
 #include "engine/soft/soft_standalone.h"
 #include "mem/guest_mem.h"
 
@@ -38,8 +44,9 @@ struct soft_side {
 	u8 *pt, *code, *data;
 	struct soft_cpu *cpu;
 	unsigned int runs;
-	bool block_mode;
+	enum dt_mode mode;
 	u64 insns, blocks;		/* of CPUs already replaced */
+	struct jit_stats jit;		/* of CPUs already replaced */
 	struct dt_host_segs segs;
 };
 
@@ -77,8 +84,15 @@ static int new_cpu(struct soft_side *s)
 	struct cpu_state st;
 
 	if (s->cpu) {
+		struct jit_stats js;
+
 		s->insns += s->cpu->stats.insns;
 		s->blocks += s->cpu->stats.blocks_run;
+		jit_get_stats(s->cpu->svm->jit, &js);
+		s->jit.blocks += js.blocks;
+		s->jit.insns += js.insns;
+		s->jit.calls += js.calls;
+		s->jit.bailouts += js.bailouts;
 		soft_cpu_destroy_standalone(s->cpu);
 	}
 	s->cpu = soft_cpu_create_standalone(&s->mem);
@@ -97,23 +111,21 @@ static int new_cpu(struct soft_side *s)
 	/* Linux runs user code with CR0.AM: RFLAGS.AC turns on #AC. */
 	st.cr0 |= CR0_AM;
 	soft_cpu_set_state(s->cpu, &st);
-	/*
-	 * Multi-instruction blocks. The standalone API has no switch for it
-	 * yet (asked for); its CPU keeps the flag in struct soft_cpu.
-	 */
-	s->cpu->single_step = !s->block_mode;
+	soft_cpu_set_single_step(s->cpu, s->mode == DT_MODE_SINGLE);
+	/* Every block compiled at its first entry, or none. */
+	soft_cpu_set_jit_threshold(s->cpu, s->mode == DT_MODE_JIT ? 1 : 0);
 	s->runs = 0;
 	return 0;
 }
 
-struct soft_side *soft_side_new(const struct dt_host_segs *segs, bool block_mode)
+struct soft_side *soft_side_new(const struct dt_host_segs *segs, enum dt_mode mode)
 {
 	struct soft_side *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
 	s->segs = *segs;
-	s->block_mode = block_mode;
+	s->mode = mode;
 	s->pt = aligned_alloc(4096, PT_BYTES);
 	s->code = aligned_alloc(4096, DT_CODE_SIZE);
 	s->data = aligned_alloc(4096, DT_DATA_SIZE);
@@ -132,6 +144,23 @@ void soft_side_blocks(const struct soft_side *s, u64 *insns, u64 *blocks)
 {
 	*insns = s->insns + s->cpu->stats.insns;
 	*blocks = s->blocks + s->cpu->stats.blocks_run;
+}
+
+void soft_side_jit_stats(const struct soft_side *s, struct jit_stats *st)
+{
+	struct jit_stats js;
+
+	jit_get_stats(s->cpu->svm->jit, &js);
+	*st = s->jit;
+	st->blocks += js.blocks;
+	st->insns += js.insns;
+	st->calls += js.calls;
+	st->bailouts += js.bailouts;
+}
+
+bool soft_side_compiles(const struct soft_side *s)
+{
+	return s->cpu->svm->jit != NULL;
 }
 
 void soft_side_free(struct soft_side *s)
@@ -176,18 +205,13 @@ static void save_state(struct soft_side *s, struct dt_regs *r)
 	r->fx = *soft_fx(s->cpu);
 }
 
-void soft_side_run(struct soft_side *s, const struct dt_seq *seq, struct dt_outcome *out)
+/* Runs the sequence from its initial state on the blocks the CPU has now. */
+static void run(struct soft_side *s, const struct dt_seq *seq, struct dt_outcome *out)
 {
 	u64 stop = native_exit_address(), left = RUN_BUDGET;
 	struct soft_run_info info;
 	enum soft_run_result res;
 
-	if (s->runs++ >= RUNS_PER_CPU && new_cpu(s)) {
-		out->error = "soft: cannot create a CPU";
-		return;
-	}
-	memcpy(s->code, seq->code, seq->len + DT_EXIT_STUB_LEN);
-	soft_cpu_code_changed(s->cpu, DT_CODE_BASE, DT_CODE_SIZE);
 	memcpy(s->data, seq->data, DT_DATA_SIZE);
 	load_state(s, &seq->init);
 
@@ -223,4 +247,24 @@ void soft_side_run(struct soft_side *s, const struct dt_seq *seq, struct dt_outc
 	}
 	save_state(s, &out->regs);
 	memcpy(out->data, s->data, DT_DATA_SIZE);
+}
+
+void soft_side_run(struct soft_side *s, const struct dt_seq *seq, struct dt_outcome *out)
+{
+	if (s->runs++ >= RUNS_PER_CPU && new_cpu(s)) {
+		out->error = "soft: cannot create a CPU";
+		return;
+	}
+	memcpy(s->code, seq->code, seq->len + DT_EXIT_STUB_LEN);
+	soft_cpu_code_changed(s->cpu, DT_CODE_BASE, DT_CODE_SIZE);
+	run(s, seq, out);
+}
+
+bool soft_side_rerun(struct soft_side *s, const struct dt_seq *seq, struct dt_outcome *out)
+{
+	/* A sequence that wrote to its own code ran on other blocks: none to reuse. */
+	if (memcmp(s->code, seq->code, seq->len + DT_EXIT_STUB_LEN))
+		return false;
+	run(s, seq, out);
+	return true;
 }

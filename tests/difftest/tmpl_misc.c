@@ -209,8 +209,10 @@ static void t_pushf(struct gen *g, const struct tmpl *t)
 				 RFLAGS_IOPL | (3u << 19))) | RFLAGS_FIXED;
 	if (t->a == 2)
 		v |= RFLAGS_AC;
-	if (t->a == 3)
+	if (t->a == 3) {
 		v |= RFLAGS_TF;
+		g->tf = true;
+	}
 	{
 		struct enc push = { .op = 0x68, .imm_size = o16 ? 2 : 4, .imm = v };
 
@@ -230,7 +232,7 @@ static void t_pushseg(struct gen *g, const struct tmpl *t)
 
 	if (o16)
 		enc_pfx(&e, 0x66);
-	else if (!g->s.sp_known)
+	else if (!g->s.sp_known || g->tf)
 		return;
 	sp_move(g, o16 ? -2 : -8);
 	emit(g, &e, &(struct fx){ .mem_wr = true });

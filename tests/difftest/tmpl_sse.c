@@ -185,6 +185,14 @@ static void t_sse(struct gen *g, const struct tmpl *t)
 		f.fdef = RF_ARITH;	/* ZF PF CF set, OF SF AF cleared */
 	if (f.mem_wr)
 		g_def_regs(g, f.rd);
+	/*
+	 * No undefined state is tracked for MXCSR, and its flags come from
+	 * the values: the conversions' general-register source (CVTSI2SS/SD,
+	 * PE) and the XMM sources of floating-point operations are defined.
+	 */
+	if (d->op == 0x2a && d->map == SSE_MAP_0F)
+		g_def_regs(g, f.rd);
+	def_xmm(g, f.xrd);
 	g_insn(g, &e);
 	g_apply(g, &f);
 }
@@ -233,6 +241,8 @@ static void t_fxsave(struct gen *g, const struct tmpl *t)
 		addr = DT_DATA_BASE + 0x100;
 	if (rng_chance(&g->r, 1, 40))
 		addr += 8;	/* misaligned: #GP(0) */
+	if (t->a != 2 && g->tf)
+		return;		/* the image's pointers could not be scrubbed */
 	if (t->a != 2) {
 		/* The image holds the status word: its condition codes must be defined. */
 		g_def_fsw(g);

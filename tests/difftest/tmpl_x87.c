@@ -229,6 +229,8 @@ static void t_x87_env(struct gen *g, const struct tmpl *t)
 	struct enc st = { .op = save ? 0xdd : 0xd9, .reg = save ? 6 : 6 };
 	struct enc ld = { .op = save ? 0xdd : 0xd9, .reg = 4 };
 
+	if (g->tf)
+		return;		/* the image's pointers could not be scrubbed */
 	if (o16) {
 		enc_pfx(&st, 0x66);
 		enc_pfx(&ld, 0x66);

@@ -64,6 +64,16 @@ static void x87_mem_write(struct x87_mem *m, u64 off, const void *buf, unsigned 
 	struct x87_mem_ctx *c = container_of(m, struct x87_mem_ctx, m);
 
 	x87_alignment(c->cpu, x87_lin(c, off), len);
+	if (len == 10) {
+		/*
+		 * An m80 store is two: the significand, then the sign and
+		 * exponent. When only the second faults (it crosses into an
+		 * unmapped page), the first has been written (as the host does).
+		 */
+		mem_write_buf(c->cpu, x87_lin(c, off), buf, 8, cpu_user(c->cpu));
+		mem_write_buf(c->cpu, x87_lin(c, off + 8), (const u8 *)buf + 8, 2, cpu_user(c->cpu));
+		return;
+	}
 	mem_write_buf(c->cpu, x87_lin(c, off), buf, len, cpu_user(c->cpu));
 }
 
@@ -303,7 +313,11 @@ OP(op_sse)
 
 			if (align && n == 16 && (lin & 15))
 				cpu_raise_gp(cpu, 0);
-			mem_probe_write(cpu, lin, n, cpu_user(cpu));
+			/* m32 and m64 are alignment-checked (#AC before #PF), m128 not. */
+			if (n == 16)
+				mem_probe_write(cpu, lin, n, cpu_user(cpu));
+			else
+				mem_probe_write_operand(cpu, lin, n, cpu_user(cpu));
 		} else {
 			dst = *xm;
 		}
@@ -327,7 +341,7 @@ OP(op_sse)
 	case SSE_FORM_RM_X:
 		src = *xr;
 		if (mem)
-			mem_probe_write(cpu, lin, gsize, cpu_user(cpu));
+			mem_probe_write_operand(cpu, lin, gsize, cpu_user(cpu));
 		break;
 	case SSE_FORM_XRM_IMM:
 		dst = *xm;

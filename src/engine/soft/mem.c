@@ -77,12 +77,14 @@ static bool crosses_page(u64 lin, unsigned int size)
 /*
  * #AC(0) for a misaligned user access while alignment checking is on.
  * As the hardware orders them: #GP/#SS for a non-canonical address
- * first, then #AC, then page faults.
+ * first, then #AC, then page faults. Only the first byte's address
+ * counts here: a misaligned access that runs past the canonical range
+ * is an #AC (differential tester).
  */
 static void check_alignment(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user)
 {
 	if (unlikely(user && cpu_alignment_check(cpu)) && (lin & (size - 1))) {
-		check_canonical_range(cpu, lin, size);
+		check_canonical_range(cpu, lin, 1);
 		cpu_raise(cpu, EXC_AC, 0, true);
 	}
 }
