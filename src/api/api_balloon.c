@@ -68,16 +68,18 @@ void api_put_balloon(struct api_ctx *ctx, u64 amount_mib, struct http_response *
 	http_response_set(resp, 204, NULL, NULL, 0);
 }
 
-void api_put_snapshot(struct api_ctx *ctx, const char *path, struct http_response *resp)
+void api_put_snapshot(struct api_ctx *ctx, const char *path, bool diff,
+		      struct http_response *resp)
 {
 	struct vm *vm = ctx->vm;
 	char err[256] = "the snapshot failed";
 
-	if (!vm->snapshot_ops) {
-		api_error(resp, 400, NULL, "snapshots are not supported yet");
+	if (!vm->snapshot_ops || (diff && !vm->snapshot_ops->create_diff)) {
+		api_error(resp, 400, NULL, "%ssnapshots are not supported yet", diff ? "diff " : "");
 		return;
 	}
-	if (vm->snapshot_ops->create(vm, path, err, sizeof(err))) {
+	if ((diff ? vm->snapshot_ops->create_diff : vm->snapshot_ops->create)(vm, path, err,
+									   sizeof(err))) {
 		api_error(resp, 400, "snapshot_path", "%s", err);
 		return;
 	}

@@ -49,6 +49,7 @@ struct api_call {
 		u64 amount_mib;			/* PUT /balloon */
 		char snapshot_path[PATH_MAX];	/* PUT /snapshot/create */
 	};
+	bool snapshot_diff;			/* PUT /snapshot/create "Diff" */
 };
 
 /* Routes and validates; 0 when call is ready, -1 with the error in resp. */

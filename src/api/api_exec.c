@@ -70,7 +70,7 @@ void api_execute(struct api_ctx *ctx, const struct api_call *call, struct http_r
 		api_put_balloon(ctx, call->amount_mib, resp);
 		break;
 	case API_PUT_SNAPSHOT_CREATE:
-		api_put_snapshot(ctx, call->snapshot_path, resp);
+		api_put_snapshot(ctx, call->snapshot_path, call->snapshot_diff, resp);
 		break;
 	}
 }

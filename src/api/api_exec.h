@@ -41,6 +41,7 @@ void api_get_stats(struct api_ctx *ctx, struct http_response *resp);
 void api_get_metrics(struct api_ctx *ctx, struct http_response *resp);
 void api_get_balloon(struct api_ctx *ctx, bool statistics, struct http_response *resp);
 void api_put_balloon(struct api_ctx *ctx, u64 amount_mib, struct http_response *resp);
-void api_put_snapshot(struct api_ctx *ctx, const char *path, struct http_response *resp);
+void api_put_snapshot(struct api_ctx *ctx, const char *path, bool diff,
+		      struct http_response *resp);
 
 #endif

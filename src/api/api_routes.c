@@ -57,12 +57,19 @@ static int decode_balloon(struct json_object *obj, struct api_call *call,
 static int decode_snapshot(struct json_object *obj, struct api_call *call,
 			   struct http_response *resp)
 {
-	static const char *const fields[] = { "snapshot_path" };
+	static const char *const fields[] = { "snapshot_path", "snapshot_type" };
+	static const char *const types[] = { "Full", "Diff" };
+	int type = 0;
 
 	if (api_json_only_fields(obj, fields, ARRAY_SIZE(fields), resp) ||
 	    api_json_get_string(obj, "snapshot_path", call->snapshot_path,
 				sizeof(call->snapshot_path), resp))
 		return -1;
+	/* Optional, as in Firecracker: "Full" unless it says "Diff". */
+	if (json_object_object_get_ex(obj, "snapshot_type", NULL) &&
+	    api_json_get_enum(obj, "snapshot_type", types, ARRAY_SIZE(types), &type, resp))
+		return -1;
+	call->snapshot_diff = type == 1;
 	if (call->snapshot_path[0] != '/') {
 		api_error(resp, 400, "snapshot_path", "\"snapshot_path\" must be absolute");
 		return -1;

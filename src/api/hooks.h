@@ -31,8 +31,13 @@ struct api_balloon_ops {
 
 /* The snapshot code registers with api_register_snapshot(). */
 struct api_snapshot_ops {
-	/* Writes a snapshot of the (paused) VM to path. 0, or -1 with err. */
+	/*
+	 * Pauses the VM (it stays paused) and writes a snapshot to path. 0, or
+	 * -1 with err. create_diff writes only the pages written since the
+	 * last snapshot ("snapshot_type": "Diff"); NULL when not supported.
+	 */
 	int (*create)(struct vm *vm, const char *path, char *err, size_t err_len);
+	int (*create_diff)(struct vm *vm, const char *path, char *err, size_t err_len);
 };
 
 static inline void api_register_balloon(struct vm *vm, const struct api_balloon_ops *ops,

@@ -152,7 +152,8 @@ void config_usage(FILE *out)
 		"                       first instruction on (dirty_log in --stats)\n"
 		"  --restore FILE       continue from a snapshot (PUT /snapshot/create) instead\n"
 		"                       of booting; give the same --disk/--net/... flags, with\n"
-		"                       the same disk files (docs/SNAPSHOT.md)\n"
+		"                       the same disk files; repeat it for diff snapshots, in\n"
+		"                       order after their full one (docs/SNAPSHOT.md)\n"
 		"\n"
 		"Console: the guest's COM1 on stdin/stdout; Ctrl-A x quits.\n"
 		"Exit codes: 0 powered off or quit, 2 bad usage, 4 guest reset,\n"
@@ -439,7 +440,15 @@ static int apply_opt(struct vm_config *cfg, const struct opt_spec *o, const char
 		cfg->ram.prealloc = true;
 		break;
 	case OPT_RESTORE:
-		cfg->restore_path = val;
+		/* The first is a full snapshot, the others its diffs in order. */
+		if (!cfg->restore_path) {
+			cfg->restore_path = val;
+		} else if (cfg->nr_restore_diffs < CONFIG_MAX_RESTORE_DIFFS) {
+			cfg->restore_diffs[cfg->nr_restore_diffs++] = val;
+		} else {
+			pr_err("%s: at most %d diff snapshots", flag, CONFIG_MAX_RESTORE_DIFFS);
+			return -1;
+		}
 		break;
 	case OPT_DIRTY_LOG:
 		cfg->dirty_log = true;

@@ -10,6 +10,7 @@
 #define CONFIG_MAX_CPUS 255	/* xAPIC IDs, as QEMU's pc machine */
 #define CONFIG_DEFAULT_MEM (512 * MiB)
 #define CONFIG_MAX_DISKS 16
+#define CONFIG_MAX_RESTORE_DIFFS 64
 
 /* One --disk path[,ro][,id=NAME][,aio=io_uring|threads]: a virtio-blk device. */
 struct disk_config {
@@ -99,6 +100,8 @@ struct vm_config {
 	struct balloon_config balloon;
 	struct vsock_config vsock;
 	const char *restore_path;	/* --restore FILE: load it instead of booting */
+	const char *restore_diffs[CONFIG_MAX_RESTORE_DIFFS];	/* later --restore: diffs */
+	unsigned int nr_restore_diffs;
 };
 
 /*

@@ -101,6 +101,15 @@ static struct json_object *body_snapshot(const struct ctl_verb *verb, const char
 	return one_field("snapshot_path", json_object_new_string(path));
 }
 
+static struct json_object *body_snapshot_diff(const struct ctl_verb *verb, const char *arg)
+{
+	struct json_object *o = body_snapshot(verb, arg);
+
+	if (o)
+		json_object_object_add(o, "snapshot_type", json_object_new_string("Diff"));
+	return o;
+}
+
 static const char *str_field(struct json_object *o, const char *key)
 {
 	struct json_object *v;
@@ -180,6 +189,8 @@ static const struct ctl_verb verbs[] = {
 	  "the balloon's size and the guest's memory statistics" },
 	{ "snapshot", "PATH", "PUT", "/snapshot/create", body_snapshot, NULL,
 	  "snapshot written", "write a snapshot of the VM to PATH" },
+	{ "snapshot-diff", "PATH", "PUT", "/snapshot/create", body_snapshot_diff, NULL,
+	  "diff snapshot written", "write the pages changed since the last snapshot" },
 };
 
 static void ctl_usage(FILE *out)

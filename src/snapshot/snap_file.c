@@ -61,6 +61,8 @@ void snap_write_header(struct snap_out *o, const struct snap_header *h)
 		snap_put_u64(&w, h->regions[i].size);
 	}
 	snap_put_u64(&w, h->created_ns);
+	snap_put_u64(&w, h->id);
+	snap_put_u64(&w, h->parent);
 	if (w.failed) {
 		o->error = ENOMEM;
 		snap_writer_free(&w);
@@ -208,10 +210,14 @@ int snap_read_header(struct snap_in *in, struct snap_header *h)
 		h->regions[i].size = snap_get_u64(&r, "region size");
 	}
 	h->created_ns = snap_get_u64(&r, "creation time");
+	h->id = snap_get_u64(&r, "the snapshot's id");
+	h->parent = snap_get_u64(&r, "the parent's id");
 	if (snap_reader_finish(&r))
 		return snap_in_fail(in, "the header is malformed: %s", r.err);
 	if (h->kind != SNAP_KIND_FULL && h->kind != SNAP_KIND_DIFF)
 		return snap_in_fail(in, "unknown snapshot kind %u", h->kind);
+	if (!h->id || (h->kind == SNAP_KIND_DIFF) != (h->parent != 0))
+		return snap_in_fail(in, "the header's snapshot ids are inconsistent");
 	if (strcmp(h->arch, SNAP_ARCH))
 		return snap_in_fail(in, "the snapshot is of a '%s' guest; this Kiln runs %s",
 				    h->arch, SNAP_ARCH);

@@ -12,7 +12,8 @@
  *
  *   header    magic "KILNSNAP", version, its own length, kind (full or
  *             diff), engine, host architecture, guest RAM size and
- *             regions, vCPU count, creation time, CRC-32C of all that
+ *             regions, vCPU count, creation time, its id and (diff) the
+ *             id of the snapshot it follows, CRC-32C of all that
  *   sections  name (32 bytes, NUL-padded), payload length (u64), payload,
  *             CRC-32C of name, length and payload; one per vCPU, chip
  *             and device, then "ram" (sparse guest memory)
@@ -45,6 +46,8 @@ struct snap_header {
 		u64 gpa, size;
 	} regions[GUEST_MEM_MAX_REGIONS];
 	u64 created_ns;		/* CLOCK_REALTIME */
+	u64 id;			/* random, never 0: names this snapshot */
+	u64 parent;		/* diff: the id of the snapshot it follows; full: 0 */
 };
 
 /* Writing: the first error latches; sections are CRC'd as they go. */

@@ -15,6 +15,9 @@ struct snap_section {
 struct snap_registry {
 	struct snap_section *sections;
 	unsigned int nr, cap;
+	/* Diff snapshots: the last snapshot written, and whether pages are logged since. */
+	u64 last_id;
+	bool dirty_logging;
 };
 
 /* NULL when the VM registered nothing yet. */

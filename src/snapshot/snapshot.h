@@ -29,9 +29,18 @@ int snapshot_vm_init(struct vm *vm);
 int snapshot_create(struct vm *vm, const char *path, char *err, size_t err_len);
 
 /*
- * Loads cfg->restore_path into a VM that vm_create built from the same
- * command line, instead of booting: checks the whole file first, then
- * guest RAM and every section. Prints why and returns -1 on any problem.
+ * The same, but only the pages written since the last snapshot this run
+ * of Kiln wrote (full or diff): restored on top of that one.
+ */
+int snapshot_create_diff(struct vm *vm, const char *path, char *err, size_t err_len);
+
+/* The flag of a device whose state no section saves, or NULL. */
+const char *snapshot_unsaved_device(const struct vm_config *cfg);
+
+/*
+ * Loads cfg->restore_path, then the diffs in cfg->restore_diffs, into a VM
+ * that vm_create built from the same command line, instead of booting:
+ * checks each file whole before using it. Prints why and returns -1.
  */
 int snapshot_restore(struct vm *vm);
 

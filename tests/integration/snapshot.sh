@@ -22,10 +22,10 @@ LINUX_VIRTIO_ACCEL=soft
 
 TESTS=(
 	"PUT /snapshot/create answers 204 and leaves the VM paused"
-	"the VM runs on after PATCH /vm Resumed, and kiln ctl snapshot writes a second file"
-	"the snapshot is sparse: smaller than guest RAM"
+	"the VM runs on after PATCH /vm Resumed, and kiln ctl snapshot-diff writes a diff"
+	"the snapshot is sparse (smaller than guest RAM), the diff smaller still"
 	"the disk holds the count the console showed when Kiln was killed"
-	"kiln run --restore continues the count, not from 0"
+	"kiln run --restore FULL --restore DIFF continues the count, not from 0"
 	"after the restore, the disk agrees with the console"
 	"after the restore, the balloon keeps its size and still inflates"
 	"a corrupted snapshot is refused with a clear error (exit 2)"
@@ -33,8 +33,8 @@ TESTS=(
 	"a snapshot with other RAM, or without its disk, is refused (exit 2)"
 )
 GUEST_TESTS=(
-	"kvm: a freestanding guest ticks on after a restore"
-	"soft: a freestanding guest ticks on after a restore"
+	"kvm: a freestanding guest ticks on after a restore from a full and a diff snapshot"
+	"soft: a freestanding guest ticks on after a restore from a full and a diff snapshot"
 )
 
 tmp=$(mktemp -d)
@@ -73,7 +73,8 @@ fi
 
 # --- the freestanding guest (tests/guests/api_counter.c), on each engine ---
 # It prints "tick N" every 100 ms of ACPI PM-timer time; the PM timer, RAM
-# and registers all come back, so the ticks must go on from N.
+# and registers all come back, so the ticks must go on from N. A full
+# snapshot, a second of running, then a diff: both restored.
 COUNTER=$BUILD/guests/api_counter.elf
 guest_results=()
 guest_case() {	# guest_case ENGINE: sets guest_results[ENGINE index]
@@ -105,11 +106,16 @@ guest_case() {	# guest_case ENGINE: sets guest_results[ENGINE index]
 	fi
 	status=$(curl -s --max-time 30 --unix-socket "$sock" -X PUT -o /dev/null -w '%{http_code}' \
 		-d "{\"snapshot_path\": \"$tmp/$engine.snap\"}" http://localhost/snapshot/create)
+	"$KILN" ctl --sock "$sock" resume >/dev/null
+	sleep 1
+	status=$status,$(curl -s --max-time 30 --unix-socket "$sock" -X PUT -o /dev/null \
+		-w '%{http_code}' http://localhost/snapshot/create \
+		-d "{\"snapshot_path\": \"$tmp/$engine.diff\", \"snapshot_type\": \"Diff\"}")
 	n1=$(grep -o '^tick [0-9]*' "$tmp/$engine-1.out" | tail -n 1 | cut -d' ' -f2)
 	kill -9 $pid
 	wait $pid 2>/dev/null
-	"$KILN" run --restore "$tmp/$engine.snap" </dev/null >"$tmp/$engine-2.out" \
-		2>"$tmp/$engine-2.err" &
+	"$KILN" run --restore "$tmp/$engine.snap" --restore "$tmp/$engine.diff" \
+		</dev/null >"$tmp/$engine-2.out" 2>"$tmp/$engine-2.err" &
 	pid=$!
 	for ((i = 0; i < 300; i++)); do
 		[ "$(grep -c '^tick' "$tmp/$engine-2.out")" -ge 10 ] && break
@@ -120,9 +126,10 @@ guest_case() {	# guest_case ENGINE: sets guest_results[ENGINE index]
 	wait $pid 2>/dev/null
 	first=$(grep -o '^tick [0-9]*' "$tmp/$engine-2.out" | head -n 1 | cut -d' ' -f2)
 	last=$(grep -o '^tick [0-9]*' "$tmp/$engine-2.out" | tail -n 1 | cut -d' ' -f2)
-	echo "# $engine: ticked to $n1, snapshot $(stat -c %s "$tmp/$engine.snap" 2>/dev/null) bytes" \
-		"for 64 MiB; the restored guest ticked $first..$last"
-	if [ "$status" = 204 ] && [ -n "$first" ] && [ "$first" -gt "${n1:-0}" ] &&
+	echo "# $engine: snapshot $(stat -c %s "$tmp/$engine.snap" 2>/dev/null) bytes for 64 MiB," \
+		"then ticked to $n1 and a diff of $(stat -c %s "$tmp/$engine.diff" 2>/dev/null) bytes;" \
+		"the restored guest ticked $first..$last"
+	if [ "$status" = 204,204 ] && [ -n "$first" ] && [ "$first" -gt "${n1:-0}" ] &&
 	   [ "$first" -le $((${n1:-0} + 2)) ] && [ "$last" -ge $((first + 9)) ] &&
 	   ! grep -q '^api_counter: running' "$tmp/$engine-2.out"; then
 		guest_results+=("ok")
@@ -210,17 +217,20 @@ check $([ "$status" = 204 ] && [ -s "$tmp/first.snap" ] && [ "$c0" = "$c1" ] &&
 status=$(api "$SOCK" PATCH /vm '{"state": "Resumed"}')
 wait_count "$tmp/run1.out" $((c1 + 5)) 60
 c2=$(last_count "$tmp/run1.out")
-ctl_out=$("$KILN" ctl --sock "$SOCK" snapshot "$tmp/second.snap" 2>&1)
+ctl_out=$("$KILN" ctl --sock "$SOCK" snapshot-diff "$tmp/diff.snap" 2>&1)
 ctl_rc=$?
 A=$(last_count "$tmp/run1.out")
 check $([ "$status" = 204 ] && [ "${c2:-0}" -ge $((c1 + 5)) ] && [ $ctl_rc -eq 0 ] &&
-	[ -s "$tmp/second.snap" ]; echo $?) \
-	"resume: HTTP $status, count $c1 -> $c2; kiln ctl snapshot: exit $ctl_rc: $ctl_out"
+	[ -s "$tmp/diff.snap" ]; echo $?) \
+	"resume: HTTP $status, count $c1 -> $c2; kiln ctl snapshot-diff: exit $ctl_rc: $ctl_out"
 
-size=$(stat -c %s "$tmp/second.snap")
+size=$(stat -c %s "$tmp/first.snap")
+dsize=$(stat -c %s "$tmp/diff.snap" 2>/dev/null || echo 0)
 echo "# snapshot: $((size / 1024)) KiB for $RAM_MIB MiB of guest RAM" \
-	"($((size * 100 / (RAM_MIB * 1024 * 1024)))%; zero pages are not stored)"
-check $([ "$size" -lt $((RAM_MIB * 1024 * 1024)) ]; echo $?) "$size bytes"
+	"($((size * 100 / (RAM_MIB * 1024 * 1024)))%; zero pages are not stored);" \
+	"the diff $((c2 - c1)) counts later: $((dsize / 1024)) KiB"
+check $([ "$size" -lt $((RAM_MIB * 1024 * 1024)) ] && [ "$dsize" -gt 0 ] &&
+	[ "$dsize" -lt "$size" ]; echo $?) "full $size bytes, diff $dsize bytes"
 
 # SIGKILL while paused: whatever the disk has is what the snapshot saw.
 kill -9 "$linux_pid"
@@ -234,7 +244,8 @@ check $([ -n "$D1" ] && [ "$D1" -ge "${A:-0}" ] && [ "$D1" -le $((${A:-0} + 2)) 
 # --- 5, 6: restore ---
 SOCK2=$tmp/api2.sock
 : >"$tmp/run2.out"
-"$KILN" run --restore "$tmp/second.snap" --disk "$DISK" --rng --balloon --api-sock "$SOCK2" \
+"$KILN" run --restore "$tmp/first.snap" --restore "$tmp/diff.snap" --disk "$DISK" --rng --balloon \
+	--api-sock "$SOCK2" \
 	</dev/null >"$tmp/run2.out" 2>"$tmp/run2.err" &
 linux_pid=$!
 linux_name=run2
@@ -278,19 +289,22 @@ refused() {	# refused FILE PATTERN [FLAGS...]: exit 2 and the message
 	echo "# $refusal"
 	[ $rc -eq 2 ] && grep -q -- "$pattern" "$tmp/ref.err"
 }
-cp "$tmp/second.snap" "$tmp/bad.snap"
-# One byte in the middle of guest memory.
-printf '\xff' | dd of="$tmp/bad.snap" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+cp "$tmp/first.snap" "$tmp/bad.snap"
+# One byte in the middle of guest memory, inverted.
+byte=$(od -An -tu1 -j $((size / 2)) -N 1 "$tmp/first.snap" | tr -d ' ')
+printf "\\x$(printf %02x $((255 - byte)))" |
+	dd of="$tmp/bad.snap" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+cmp -s "$tmp/first.snap" "$tmp/bad.snap" && echo "# the corruption did not change the file"
 refused "$tmp/bad.snap" "is corrupted (CRC mismatch)" --disk "$DISK" --rng --balloon
 check $? "$refusal"
 
-head -c $((size / 3)) "$tmp/second.snap" >"$tmp/short.snap"
+head -c $((size / 3)) "$tmp/first.snap" >"$tmp/short.snap"
 r1=0; refused "$tmp/short.snap" "the file is truncated" --disk "$DISK" --rng --balloon || r1=1
 d1=$refusal
-r2=0; refused "$tmp/second.snap" "no device of this VM takes" --rng --balloon || r2=1
+r2=0; refused "$tmp/first.snap" "no device of this VM takes" --rng --balloon || r2=1
 d2=$refusal
 check $((r1 | 0)) "$d1"
 
-r3=0; refused "$tmp/second.snap" "the snapshot has 256 MiB of RAM, --mem says 512 MiB" \
+r3=0; refused "$tmp/first.snap" "the snapshot has 256 MiB of RAM, --mem says 512 MiB" \
 	--mem 512M --disk "$DISK" --rng --balloon || r3=1
 check $((r2 | r3)) "without --disk: $d2" "--mem 512M: $refusal"

@@ -300,8 +300,14 @@ static void rejects_bad_header(void **state)
 	b[40] ^= 0x10;			/* inside the header */
 	refuse(b, good_len, "the header is corrupted (CRC mismatch)");
 	memcpy(b, good, good_len);
-	b[13] = 0xff;
-	refuse(b, good_len, "the header is corrupted: its length 65424 is impossible");
+	{
+		char why[80];
+
+		snprintf(why, sizeof(why), "the header is corrupted: its length %u is impossible",
+			 0xff00 | good[12]);
+		b[13] = 0xff;
+		refuse(b, good_len, why);
+	}
 	free(b);
 }
 
@@ -445,6 +451,24 @@ static void refuses_devices_it_cannot_save(void **state)
 	vm_destroy(vm);
 }
 
+/* Diffs need a full snapshot before them, and an engine that logs dirty pages. */
+static void diff_needs_a_full_snapshot_and_a_log(void **state)
+{
+	struct vm *vm = make_vm(RAM, &test_engine, true, false);
+	char err[256] = "", path[160];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/diff", dir);
+	assert_int_equal(snapshot_create_diff(vm, path, err, sizeof(err)), -1);
+	assert_string_equal(err, "a diff snapshot needs a full one before it in this run of Kiln");
+	/* The test engine cannot log dirty pages: the full snapshot still works. */
+	assert_int_equal(snapshot_create(vm, path, err, sizeof(err)), 0);
+	assert_int_equal(snapshot_create_diff(vm, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "dirty-page logging could not start"));
+	unlink(path);
+	vm_destroy(vm);
+}
+
 static void reader_checks_bounds(void **state)
 {
 	u8 data[3] = { 1, 2, 7 };
@@ -487,6 +511,7 @@ int main(void)
 		cmocka_unit_test(rejects_another_machine),
 		cmocka_unit_test(rejects_bad_values),
 		cmocka_unit_test(refuses_devices_it_cannot_save),
+		cmocka_unit_test(diff_needs_a_full_snapshot_and_a_log),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
