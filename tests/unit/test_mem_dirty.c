@@ -306,7 +306,7 @@ static void copy_while_running(struct dirty_machine *m, struct dirty_bitmap *b, 
 {
 	const u64 len = DIRTY_AREA_PAGES * 4096ULL;
 	u8 *shadow = malloc(len), *base = malloc(len), *now = malloc(len);
-	u64 copied = 0, rounds = 0, changed = 0, lost = 0, stores;
+	u64 copied = 0, rounds = 0, changed = 0, lost = 0, stores, read_ns = 0;
 	struct vm *vm = m->vm;
 	struct timespec t0, t;
 
@@ -317,8 +317,13 @@ static void copy_while_running(struct dirty_machine *m, struct dirty_bitmap *b, 
 	set_go(vm, 2);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
+		struct timespec r0, r1;
+
 		usleep(2000);
+		clock_gettime(CLOCK_MONOTONIC, &r0);
 		get_log(vm, b, true);
+		clock_gettime(CLOCK_MONOTONIC, &r1);
+		read_ns += (r1.tv_sec - r0.tv_sec) * 1000000000ULL + r1.tv_nsec - r0.tv_nsec;
 		copied += copy_dirty_area(vm, b, shadow);
 		rounds++;
 		clock_gettime(CLOCK_MONOTONIC, &t);
@@ -342,9 +347,10 @@ static void copy_while_running(struct dirty_machine *m, struct dirty_bitmap *b, 
 			lost++;
 		}
 	}
-	printf("# %s phase 3: %llu guest stores over 1.5 s, %llu clearing reads, %llu pages "
-	       "copied, %llu of %d pages changed, %llu differ from the copy\n",
-	       vm->engine->name, (unsigned long long)stores, (unsigned long long)rounds,
+	printf("# %s phase 3: %llu guest stores over 1.5 s, %llu clearing reads (%llu us each "
+	       "on average), %llu pages copied, %llu of %d pages changed, %llu differ from the "
+	       "copy\n", vm->engine->name, (unsigned long long)stores, (unsigned long long)rounds,
+	       (unsigned long long)(read_ns / rounds / 1000),
 	       (unsigned long long)copied, (unsigned long long)changed, DIRTY_AREA_PAGES,
 	       (unsigned long long)lost);
 	assert_true(stores > 0 && changed > 0);
