@@ -28,6 +28,7 @@ TESTS=(
 	"kiln run --restore FULL --restore DIFF continues the count, not from 0"
 	"after the restore, the disk agrees with the console"
 	"after the restore, the balloon keeps its size and still inflates"
+	"virtio-net: the host reaches the guest through hostfwd before and after the restore"
 	"a corrupted snapshot is refused with a clear error (exit 2)"
 	"a truncated snapshot is refused with a clear error (exit 2)"
 	"a snapshot with other RAM, or without its disk, is refused (exit 2)"
@@ -159,7 +160,9 @@ DISK=$tmp/disk.img
 RAM_MIB=256
 truncate -s 1M "$DISK"
 # Write first (fsync'd), print after: the disk is never behind the console.
+# A listener answers "pong" on port 8080 (reached through slirp's hostfwd).
 # Each round also reads virtio-rng: the loop stalls if that queue breaks.
+NET_UP='ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; (while :; do echo pong | nc -l -p 8080 >/dev/null; done) & '
 LOOP='i=0; while :; do i=$((i+1)); head -c 8 /dev/hwrng >/dev/null; echo $i | dd of=/dev/vda conv=notrunc,fsync 2>/dev/null; echo count=$i; sleep 0.1; done'
 
 api() {		# api SOCK METHOD PATH [BODY]: prints the HTTP status
@@ -183,8 +186,24 @@ wait_count() {	# wait_count FILE N SECONDS: until the console shows count >= N
 
 # --- 1-3: the first run, two snapshots ---
 SOCK=$tmp/api.sock
-linux_boot run1 "$LINUX_GUEST/initramfs.cpio.gz" "$LOOP" --mem ${RAM_MIB}M --disk "$DISK" \
-	--rng --balloon --api-sock "$SOCK"
+FWD_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
+NET="user,hostfwd=tcp:127.0.0.1:$FWD_PORT-:8080"
+# ping_guest: "pong" from the guest's listener, within 20 s.
+ping_guest() {
+	local i line
+	for ((i = 0; i < 40; i++)); do
+		if exec 3<>"/dev/tcp/127.0.0.1/$FWD_PORT" 2>/dev/null; then
+			line=
+			read -r -t 5 line <&3
+			exec 3<&-
+			[ "$line" = pong ] && return 0
+		fi
+		sleep 0.5
+	done
+	return 1
+}
+linux_boot run1 "$LINUX_GUEST/initramfs.cpio.gz" "$NET_UP$LOOP" --mem ${RAM_MIB}M --disk "$DISK" \
+	--rng --balloon --net "$NET" --api-sock "$SOCK"
 if ! wait_count "$tmp/run1.out" 5 "$LINUX_LIMIT"; then
 	linux_finish 0
 	grep -q "$LINUX_MARKER" "$tmp/run1.out" || skip_rest "$(linux_no_boot_reason)"
@@ -203,6 +222,7 @@ wait_balloon() {	# wait_balloon SOCK MIB: until actual_mib is MIB
 	done
 	return 1
 }
+net_before=0; ping_guest || net_before=1
 api "$SOCK" PUT /balloon '{"amount_mib": 8}' >/dev/null
 wait_balloon "$SOCK" 8
 status=$(api "$SOCK" PUT /snapshot/create "{\"snapshot_path\": \"$tmp/first.snap\"}")
@@ -245,7 +265,7 @@ check $([ -n "$D1" ] && [ "$D1" -ge "${A:-0}" ] && [ "$D1" -le $((${A:-0} + 2)) 
 SOCK2=$tmp/api2.sock
 : >"$tmp/run2.out"
 "$KILN" run --restore "$tmp/first.snap" --restore "$tmp/diff.snap" --disk "$DISK" --rng --balloon \
-	--api-sock "$SOCK2" \
+	--net "$NET" --api-sock "$SOCK2" \
 	</dev/null >"$tmp/run2.out" 2>"$tmp/run2.err" &
 linux_pid=$!
 linux_name=run2
@@ -260,6 +280,7 @@ check $([ -n "$R1" ] && [ "$R1" -gt "$A" ] && [ "$R1" -le $((A + 2)) ] &&
 	"first count ${R1:-none} after $A, consecutive: $consecutive" \
 	"stderr: $(tail -n 3 "$tmp/run2.err")" "console: $(tail -n 3 "$tmp/run2.out")"
 
+net_after=0; ping_guest || net_after=1
 b_target=$(balloon_mib "$SOCK2" target_mib)
 b_actual=$(balloon_mib "$SOCK2" actual_mib)
 api "$SOCK2" PUT /balloon '{"amount_mib": 16}' >/dev/null
@@ -279,6 +300,9 @@ check $([ "$b_target" = 8 ] && [ "$b_actual" = 8 ] && [ "$b_after" = 16 ]; echo 
 	"after the restore: target ${b_target:-?} MiB, actual ${b_actual:-?} MiB;" \
 	"after PUT /balloon 16: actual ${b_after:-?} MiB"
 
+check $((net_before | net_after)) "pong before the snapshot: $([ $net_before = 0 ] && echo yes || echo no)," \
+	"after the restore: $([ $net_after = 0 ] && echo yes || echo no)"
+
 # --- refusals through the CLI, before anything runs ---
 refused() {	# refused FILE PATTERN [FLAGS...]: exit 2 and the message
 	local file=$1 pattern=$2 rc
@@ -295,16 +319,16 @@ byte=$(od -An -tu1 -j $((size / 2)) -N 1 "$tmp/first.snap" | tr -d ' ')
 printf "\\x$(printf %02x $((255 - byte)))" |
 	dd of="$tmp/bad.snap" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
 cmp -s "$tmp/first.snap" "$tmp/bad.snap" && echo "# the corruption did not change the file"
-refused "$tmp/bad.snap" "is corrupted (CRC mismatch)" --disk "$DISK" --rng --balloon
+refused "$tmp/bad.snap" "is corrupted (CRC mismatch)" --disk "$DISK" --rng --balloon --net user
 check $? "$refusal"
 
 head -c $((size / 3)) "$tmp/first.snap" >"$tmp/short.snap"
-r1=0; refused "$tmp/short.snap" "the file is truncated" --disk "$DISK" --rng --balloon || r1=1
+r1=0; refused "$tmp/short.snap" "the file is truncated" --disk "$DISK" --rng --balloon --net user || r1=1
 d1=$refusal
-r2=0; refused "$tmp/first.snap" "no device of this VM takes" --rng --balloon || r2=1
+r2=0; refused "$tmp/first.snap" "no device of this VM takes" --rng --balloon --net user || r2=1
 d2=$refusal
 check $((r1 | 0)) "$d1"
 
 r3=0; refused "$tmp/first.snap" "the snapshot has 256 MiB of RAM, --mem says 512 MiB" \
-	--mem 512M --disk "$DISK" --rng --balloon || r3=1
+	--mem 512M --disk "$DISK" --rng --balloon --net user || r3=1
 check $((r2 | r3)) "without --disk: $d2" "--mem 512M: $refusal"
