@@ -3,7 +3,7 @@
 #
 # Snapshot and restore. First the freestanding api_counter guest on kvm and
 # soft (its ticks must go on after a restore). Then the Linux test guest
-# (tools/mkguest) on the soft engine: a shell loop counts, writes each number to the virtio-blk
+# (tools/mkguest) with two vCPUs on the soft engine: a shell loop counts, writes each number to the virtio-blk
 # disk (fsync'd) and then prints it on COM1. The test snapshots it through
 # the API, kills Kiln with SIGKILL, restores with `kiln run --restore`, and
 # checks that the count goes on from where it was and that the disk agrees
@@ -75,7 +75,8 @@ fi
 # --- the freestanding guest (tests/guests/api_counter.c), on each engine ---
 # It prints "tick N" every 100 ms of ACPI PM-timer time; the PM timer, RAM
 # and registers all come back, so the ticks must go on from N. A full
-# snapshot, a second of running, then a diff: both restored.
+# snapshot, a second of running, then a diff: both restored. Two vCPUs, the
+# second waiting for a SIPI that never comes.
 COUNTER=$BUILD/guests/api_counter.elf
 guest_results=()
 guest_case() {	# guest_case ENGINE: sets guest_results[ENGINE index]
@@ -86,7 +87,7 @@ guest_case() {	# guest_case ENGINE: sets guest_results[ENGINE index]
 	fi
 	: >"$tmp/$engine-1.out"
 	: >"$tmp/$engine-2.out"
-	"$KILN" run --accel "$engine" --kernel "$COUNTER" --mem 64M --api-sock "$sock" \
+	"$KILN" run --accel "$engine" --cpus 2 --kernel "$COUNTER" --mem 64M --api-sock "$sock" \
 		</dev/null >"$tmp/$engine-1.out" 2>"$tmp/$engine-1.err" &
 	pid=$!
 	for ((i = 0; i < 300; i++)); do
@@ -203,7 +204,7 @@ ping_guest() {
 	return 1
 }
 linux_boot run1 "$LINUX_GUEST/initramfs.cpio.gz" "$NET_UP$LOOP" --mem ${RAM_MIB}M --disk "$DISK" \
-	--rng --balloon --net "$NET" --api-sock "$SOCK"
+	--cpus 2 --rng --balloon --net "$NET" --api-sock "$SOCK"
 if ! wait_count "$tmp/run1.out" 5 "$LINUX_LIMIT"; then
 	linux_finish 0
 	grep -q "$LINUX_MARKER" "$tmp/run1.out" || skip_rest "$(linux_no_boot_reason)"
