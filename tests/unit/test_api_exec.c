@@ -336,6 +336,79 @@ static void balloon_and_snapshot(void **state)
 	api_register_balloon(ctx->vm, NULL, NULL);
 }
 
+/* What PUT /snapshot/create passed to the snapshot hooks. */
+static struct {
+	unsigned int full, diff;
+	char path[64];
+} snap_calls;
+
+static int fake_create(struct vm *vm, const char *path, char *err, size_t err_len)
+{
+	(void)vm;
+	snap_calls.full++;
+	snprintf(snap_calls.path, sizeof(snap_calls.path), "%s", path);
+	if (!strcmp(path, "/nonexistent/dir/s")) {
+		snprintf(err, err_len, "cannot create it");
+		return -1;
+	}
+	return 0;
+}
+
+static int fake_create_diff(struct vm *vm, const char *path, char *err, size_t err_len)
+{
+	(void)vm;
+	(void)err;
+	(void)err_len;
+	snap_calls.diff++;
+	snprintf(snap_calls.path, sizeof(snap_calls.path), "%s", path);
+	return 0;
+}
+
+static void snapshot_types(void **state)
+{
+	static const struct api_snapshot_ops full_only = { .create = fake_create };
+	static const struct api_snapshot_ops both = {
+		.create = fake_create, .create_diff = fake_create_diff,
+	};
+	struct api_ctx *ctx = *state;
+	struct json_object *o;
+
+	memset(&snap_calls, 0, sizeof(snap_calls));
+	api_register_snapshot(ctx->vm, &full_only);
+	assert_int_equal(call(ctx, "PUT", "/snapshot/create", "{\"snapshot_path\":\"/tmp/a\"}",
+			      NULL, NULL), 204);
+	assert_int_equal(call(ctx, "PUT", "/snapshot/create",
+			      "{\"snapshot_path\":\"/tmp/b\",\"snapshot_type\":\"Full\"}", NULL, NULL),
+			 204);
+	assert_int_equal(snap_calls.full, 2);
+	assert_string_equal(snap_calls.path, "/tmp/b");
+	/* Diff without a diff hook, a type that does not exist, a failing write. */
+	assert_int_equal(call(ctx, "PUT", "/snapshot/create",
+			      "{\"snapshot_path\":\"/tmp/c\",\"snapshot_type\":\"Diff\"}", &o, NULL),
+			 400);
+	assert_string_equal(str_at(o, "error", NULL), "diff snapshots are not supported yet");
+	json_object_put(o);
+	assert_int_equal(call(ctx, "PUT", "/snapshot/create",
+			      "{\"snapshot_path\":\"/tmp/c\",\"snapshot_type\":\"Delta\"}", &o, NULL),
+			 400);
+	assert_string_equal(str_at(o, "field", NULL), "snapshot_type");
+	json_object_put(o);
+	assert_int_equal(call(ctx, "PUT", "/snapshot/create",
+			      "{\"snapshot_path\":\"/nonexistent/dir/s\"}", &o, NULL), 400);
+	assert_string_equal(str_at(o, "error", NULL), "cannot create it");
+	json_object_put(o);
+	assert_int_equal(snap_calls.full, 3);
+
+	api_register_snapshot(ctx->vm, &both);
+	assert_int_equal(call(ctx, "PUT", "/snapshot/create",
+			      "{\"snapshot_path\":\"/tmp/d\",\"snapshot_type\":\"Diff\"}", NULL, NULL),
+			 204);
+	assert_int_equal(snap_calls.diff, 1);
+	assert_int_equal(snap_calls.full, 3);
+	assert_string_equal(snap_calls.path, "/tmp/d");
+	api_register_snapshot(ctx->vm, NULL);
+}
+
 static void proc_fields(void **state)
 {
 	char path[] = "/tmp/kiln-test-procXXXXXX";
@@ -369,6 +442,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(metrics_text, setup, teardown),
 		cmocka_unit_test(prometheus_mapping),
 		cmocka_unit_test_setup_teardown(balloon_and_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(snapshot_types, setup, teardown),
 		cmocka_unit_test(proc_fields),
 	};
 
