@@ -32,6 +32,7 @@ TESTS=(
 	"a corrupted snapshot is refused with a clear error (exit 2)"
 	"a truncated snapshot is refused with a clear error (exit 2)"
 	"a snapshot with other RAM, or without its disk, is refused (exit 2)"
+	"a diff alone, a chain out of order, and --kernel with --restore are refused (exit 2)"
 )
 GUEST_TESTS=(
 	"kvm: a freestanding guest ticks on after a restore from a full and a diff snapshot"
@@ -333,3 +334,18 @@ check $((r1 | 0)) "$d1"
 r3=0; refused "$tmp/first.snap" "the snapshot has 256 MiB of RAM, --mem says 512 MiB" \
 	--mem 512M --disk "$DISK" --rng --balloon --net user || r3=1
 check $((r2 | r3)) "without --disk: $d2" "--mem 512M: $refusal"
+
+DEV=(--disk "$DISK" --rng --balloon --net user)
+r1=0; refused "$tmp/diff.snap" "it is a diff snapshot: restore the full snapshot it follows first" \
+	"${DEV[@]}" || r1=1
+d1=$refusal
+r2=0; refused "$tmp/first.snap" "it is a full snapshot, where a diff was expected" \
+	--restore "$tmp/first.snap" "${DEV[@]}" || r2=1
+d2=$refusal
+cp "$tmp/diff.snap" "$tmp/diff2.snap"
+r3=0; refused "$tmp/first.snap" "this diff does not follow the snapshot before it" \
+	--restore "$tmp/diff.snap" --restore "$tmp/diff2.snap" "${DEV[@]}" || r3=1
+d3=$refusal
+r4=0; refused "$tmp/first.snap" "it takes no --kernel or --initrd" \
+	--kernel "$LINUX_GUEST/vmlinuz" "${DEV[@]}" || r4=1
+check $((r1 | r2 | r3 | r4)) "diff alone: $d1" "full twice: $d2" "diff twice: $d3" "--kernel: $refusal"
