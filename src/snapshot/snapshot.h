@@ -24,7 +24,7 @@ int snapshot_vm_init(struct vm *vm);
 /*
  * Pauses the VM (it stays paused), lets devices finish what is in flight,
  * and writes the snapshot to path (through a temporary file renamed into
- * place). 0, or -1 with why in err.
+ * place). 0, or -1 with why in err; a VM this call paused then runs again.
  */
 int snapshot_create(struct vm *vm, const char *path, char *err, size_t err_len);
 

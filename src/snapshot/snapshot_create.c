@@ -212,8 +212,21 @@ static void restart_dirty_log(struct vm *vm)
 	}
 }
 
+/* Pauses the VM; true when it was running (and must run again on failure). */
+static bool pause_for_snapshot(struct vm *vm)
+{
+	bool was_paused;
+
+	pthread_mutex_lock(&vm->pause_lock);
+	was_paused = vm->paused;
+	pthread_mutex_unlock(&vm->pause_lock);
+	vm_pause(vm);
+	return !was_paused;
+}
+
 static int create(struct vm *vm, const char *path, bool diff, char *err, size_t err_len)
 {
+	bool paused_here;
 	const char *unsaved = snapshot_unsaved_device(vm->cfg);
 	struct snap_registry *reg = vm->snap;
 	struct dirty_bitmap dirty;
@@ -229,15 +242,13 @@ static int create(struct vm *vm, const char *path, bool diff, char *err, size_t 
 		snprintf(err, err_len, "nothing in this VM registered its state");
 		return -1;
 	}
-	vm_pause(vm);
+	paused_here = pause_for_snapshot(vm);
 	if (vm_stopping(vm)) {
 		snprintf(err, err_len, "the VM is stopping");
 		return -1;
 	}
-	if (quiesce_all(reg, err, err_len))
-		return -1;
-	if (diff && collect_dirty(vm, &dirty, err, err_len))
-		return -1;
+	if (quiesce_all(reg, err, err_len) || (diff && collect_dirty(vm, &dirty, err, err_len)))
+		goto fail;
 	fill_header(vm, &h, diff ? SNAP_KIND_DIFF : SNAP_KIND_FULL, diff ? reg->last_id : 0);
 	ret = write_path(vm, path, &h, diff ? &dirty : NULL, &rs, err, err_len);
 	if (diff)
@@ -246,7 +257,7 @@ static int create(struct vm *vm, const char *path, bool diff, char *err, size_t 
 		/* The log was cleared for a diff that was not written: start over. */
 		if (diff)
 			reg->last_id = 0;
-		return -1;
+		goto fail;
 	}
 	if (!diff)
 		restart_dirty_log(vm);
@@ -254,6 +265,11 @@ static int create(struct vm *vm, const char *path, bool diff, char *err, size_t 
 	pr_info("snapshot: %s (%s): %u sections, %" PRIu64 " of %" PRIu64 " RAM pages stored",
 		path, diff ? "diff" : "full", reg->nr, rs.pages_stored, vm->mem.ram_size / 4096);
 	return 0;
+fail:
+	/* No snapshot: the VM goes on as it was. */
+	if (paused_here)
+		vm_resume(vm);
+	return -1;
 }
 
 int snapshot_create(struct vm *vm, const char *path, char *err, size_t err_len)

@@ -451,6 +451,22 @@ static void refuses_devices_it_cannot_save(void **state)
 	vm_destroy(vm);
 }
 
+/* A snapshot that cannot be written leaves the VM as it found it. */
+static void failed_write_resumes_only_what_it_paused(void **state)
+{
+	struct vm *vm = make_vm(RAM, &test_engine, true, false);
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(snapshot_create(vm, "/nonexistent-dir/s", err, sizeof(err)), -1);
+	assert_string_equal(err, "cannot create /nonexistent-dir/s.partial: No such file or directory");
+	assert_false(vm->paused);
+	vm_pause(vm);
+	assert_int_equal(snapshot_create(vm, "/nonexistent-dir/s", err, sizeof(err)), -1);
+	assert_true(vm->paused);
+	vm_destroy(vm);
+}
+
 /* Diffs need a full snapshot before them, and an engine that logs dirty pages. */
 static void diff_needs_a_full_snapshot_and_a_log(void **state)
 {
@@ -512,6 +528,7 @@ int main(void)
 		cmocka_unit_test(rejects_bad_values),
 		cmocka_unit_test(refuses_devices_it_cannot_save),
 		cmocka_unit_test(diff_needs_a_full_snapshot_and_a_log),
+		cmocka_unit_test(failed_write_resumes_only_what_it_paused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
