@@ -24,6 +24,11 @@ struct net_backend;
 struct net_frontend {
 	/* A frame for the guest, on the backend's thread. Must not block. */
 	void (*receive)(void *opaque, const u8 *frame, size_t len);
+	/*
+	 * Send what the guest has queued, with send(); called on the
+	 * backend's thread after kick_tx(), with none of its locks held.
+	 */
+	void (*transmit)(void *opaque);
 	void *opaque;
 };
 
@@ -37,6 +42,14 @@ struct net_backend_ops {
 	 * blocks. Returns 0, or -1 when the frame was dropped.
 	 */
 	int (*send)(struct net_backend *be, const struct iovec *iov, unsigned int cnt, size_t len);
+	/*
+	 * Optional: the guest queued frames. The backend's thread calls
+	 * fe->transmit soon, so that the vCPU goes back to the guest at
+	 * once and the frames go out in batches, as the backend's peer
+	 * (slirp's TCP) answers them. Without it the device transmits on
+	 * the thread that kicked.
+	 */
+	void (*kick_tx)(struct net_backend *be);
 	/* Optional: the backend's own figures, under group. */
 	void (*report_stats)(struct net_backend *be, const char *group,
 			     const struct stats_visitor *v);
@@ -46,9 +59,24 @@ struct net_backend_ops {
 
 struct net_backend {
 	const struct net_backend_ops *ops;
+	/*
+	 * The largest IP packet the backend carries each way, offered to the
+	 * guest as VIRTIO_NET_F_MTU; 0 offers nothing (the guest's 1500).
+	 */
+	unsigned int mtu;
 };
 
 #define NET_MIN_FRAME	14	/* an Ethernet header */
+
+/*
+ * User networking's default MTU, as slirp4netns's: slirp is a TCP/IP
+ * stack of its own, so the guest's packets never meet a real link, and
+ * one 64 KiB packet costs the guest (and slirp) about what a 1500-byte
+ * one does. NET_MTU_MIN is IPv4's minimum datagram a link must carry.
+ */
+#define NET_SLIRP_MTU	65520
+#define NET_MTU_MIN	68
+#define NET_MTU_MAX	65520
 
 /* One --net user,hostfwd=: a host port forwarded into the guest. */
 struct net_hostfwd;
@@ -57,6 +85,7 @@ struct net_hostfwd;
 struct net_slirp_options {
 	const struct net_hostfwd *hostfwd;
 	unsigned int nr_hostfwd;
+	unsigned int mtu;	/* 0: NET_SLIRP_MTU */
 	const char *name;	/* for messages: "virtio-net0" */
 };
 

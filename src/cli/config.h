@@ -46,6 +46,7 @@ struct net_config {
 	u8 mac[6];
 	struct net_hostfwd hostfwd[CONFIG_MAX_HOSTFWD];
 	unsigned int nr_hostfwd;
+	unsigned int mtu;		/* user: mtu=, 0 for the default */
 };
 
 /* --balloon [size=MIB][,deflate-on-oom][,free-page-reporting] */

@@ -1,19 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * virtio-net (virtio 1.2 §5.1): one receive and one transmit queue, the
- * MAC and link status in config space, and no offloads. The frames go to
- * and come from a backend (backend/net_backend.h): libslirp or a tap.
+ * MAC, link status and (when the backend has one) MTU in config space.
+ * The frames go to and come from a backend (backend/net_backend.h):
+ * libslirp or a tap.
  *
- * No checksum or segmentation offload is offered: slirp wants complete
- * frames with valid checksums, so offering VIRTIO_NET_F_CSUM would mean
- * computing them here, and the guest does that just as well. Without
- * MRG_RXBUF or GUEST_TSO, Linux posts receive buffers of a whole frame.
+ * Checksums are offloaded both ways and done here, on the host: the
+ * guest's CPU may be the soft engine, for which every byte summed costs
+ * far more than it does natively. On transmit (VIRTIO_NET_F_CSUM) a frame
+ * marked NEEDS_CSUM is copied out and its checksum filled in before the
+ * backend sees it; on receive (VIRTIO_NET_F_GUEST_CSUM) a TCP or UDP
+ * frame whose checksum we verified is marked DATA_VALID, anything else
+ * goes up unmarked and the guest checks it. No segmentation offload: the
+ * backends take only whole frames, and user networking's large MTU makes
+ * one frame carry what TSO would. Without MRG_RXBUF, Linux posts receive
+ * buffers of a whole frame (MTU-sized "big packets" above 1500).
  *
- * Threads: transmit runs on the vCPU thread that kicks the queue and
- * hands each frame to the backend, which never blocks. Receive runs on the
- * backend's thread; a frame the guest has no buffer for waits in a bounded
- * queue (NET_RX_PENDING frames), then is dropped and counted. A receive
- * notify (new buffers) drains that queue on the vCPU thread.
+ * Threads: transmit runs on the backend's thread when it offers kick_tx
+ * (slirp: the vCPU returns to the guest at once, and frames go out in
+ * batches), else on the vCPU thread that kicks the queue; either way under
+ * tx_lock, which keeps frames in order and owns tx_buf. The backend never
+ * blocks it. Receive runs on the backend's
+ * thread; a frame the guest has no buffer for waits in a bounded queue
+ * (NET_RX_PENDING frames), then is dropped and counted. A receive notify
+ * (new buffers) drains that queue on the vCPU thread.
  *
  * Locks: rx_lock orders receive; vq_pop() and vq_fail() under it may take
  * the transport lock, so the reset op, which runs under the transport lock,
@@ -22,6 +32,7 @@
  */
 #include "virtio/virtio_net.h"
 
+#include <endian.h>
 #include <linux/virtio_net.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +42,7 @@
 #include "machine/stats.h"
 #include "machine/vm.h"
 #include "virtio/iov_skip.h"
+#include "virtio/net_csum.h"
 #include "virtio/virtio_dev.h"
 
 #define NET_QUEUE_SIZE	256
@@ -40,6 +52,7 @@
 #define NET_HDR_LEN	sizeof(struct virtio_net_hdr_v1)	/* VERSION_1: always 12 */
 #define NET_TX_MAX	65536		/* the largest frame a guest may send */
 #define NET_RX_PENDING	256		/* frames held while the guest has no buffers */
+#define NET_OFFLOADS	(1ULL << VIRTIO_NET_F_CSUM | 1ULL << VIRTIO_NET_F_GUEST_CSUM)
 
 struct pending_frame {
 	size_t len;
@@ -62,9 +75,12 @@ struct virtio_net {
 	unsigned int resets;
 
 	/* Under rx_lock. */
-	u64 rx_frames, rx_bytes, rx_dropped, rx_not_ready, rx_oversize;
-	/* Atomic: transmit may run on several vCPUs. */
-	u64 tx_frames, tx_bytes, tx_dropped, tx_errors;
+	u64 rx_frames, rx_bytes, rx_dropped, rx_not_ready, rx_oversize, rx_csum_valid;
+
+	pthread_mutex_t tx_lock;	/* transmit, from any vCPU */
+	u8 tx_buf[NET_TX_MAX];		/* a frame whose checksum we fill in */
+	/* Atomic: read by the statistics without tx_lock. */
+	u64 tx_frames, tx_bytes, tx_dropped, tx_errors, tx_csum;
 };
 
 static void count(u64 *c, u64 n)
@@ -80,7 +96,7 @@ enum rx_result { RX_DONE, RX_NO_BUFFER, RX_BROKEN };
 static enum rx_result deliver(struct virtio_net *vn, struct virtqueue *vq, const u8 *frame,
 			      size_t len, bool *pushed)
 {
-	struct virtio_net_hdr_v1 hdr = { .num_buffers = 1 };
+	struct virtio_net_hdr_v1 hdr = { .num_buffers = htole16(1) };
 	struct vq_elem *e = __atomic_exchange_n(&vn->rx_spare, NULL, __ATOMIC_ACQ_REL);
 
 	if (!e)
@@ -106,6 +122,10 @@ static enum rx_result deliver(struct virtio_net *vn, struct virtqueue *vq, const
 				vq_push(vq, e, 0);
 		}
 		return RX_DONE;
+	}
+	if (virtio_has_feature(vn->vdev, VIRTIO_NET_F_GUEST_CSUM) && net_csum_valid(frame, len)) {
+		hdr.flags = VIRTIO_NET_HDR_F_DATA_VALID;
+		vn->rx_csum_valid++;
 	}
 	iov_from_buf(vq_elem_in(e), e->in_num, 0, &hdr, NET_HDR_LEN);
 	iov_from_buf(vq_elem_in(e), e->in_num, NET_HDR_LEN, frame, len);
@@ -212,49 +232,93 @@ static void rx_notify(struct virtio_net *vn, struct virtqueue *vq)
 
 /* --- transmit --- */
 
-static void transmit(struct virtio_net *vn, struct virtqueue *vq)
+/*
+ * NEEDS_CSUM: copies the frame into tx_buf and fills in its checksum.
+ * False when the header's checksum field is not in the frame.
+ */
+static bool complete_csum(struct virtio_net *vn, const struct virtio_net_hdr_v1 *hdr,
+			  const struct iovec *iov, unsigned int n, size_t len)
+{
+	iov_to_buf(iov, n, 0, vn->tx_buf, len);
+	return net_csum_complete(vn->tx_buf, len, le16toh(hdr->csum_start),
+				 le16toh(hdr->csum_offset));
+}
+
+/* One chain: the header, then the frame. tx_lock held. */
+static void transmit_one(struct virtio_net *vn, struct vq_elem *e)
 {
 	struct iovec iov[NET_QUEUE_SIZE];
+	struct virtio_net_hdr_v1 hdr;
+	size_t len = e->out_len - NET_HDR_LEN;
+	unsigned int n = iov_skip(e->iov, e->out_num, NET_HDR_LEN, iov);
+
+	if (len < NET_MIN_FRAME || len > NET_TX_MAX) {
+		count(&vn->tx_errors, 1);
+		return;
+	}
+	/* Of the header only NEEDS_CSUM matters: no segmentation was offered. */
+	iov_to_buf(e->iov, e->out_num, 0, &hdr, NET_HDR_LEN);
+	if ((hdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    virtio_has_feature(vn->vdev, VIRTIO_NET_F_CSUM)) {
+		if (!complete_csum(vn, &hdr, iov, n, len)) {
+			pr_warn_once("%s: transmit checksum field outside the frame: dropped",
+				     vn->name);
+			count(&vn->tx_errors, 1);
+			return;
+		}
+		iov[0] = (struct iovec){ vn->tx_buf, len };
+		n = 1;
+		count(&vn->tx_csum, 1);
+	}
+	if (vn->be->ops->send(vn->be, iov, n, len)) {
+		count(&vn->tx_dropped, 1);
+	} else {
+		count(&vn->tx_frames, 1);
+		count(&vn->tx_bytes, len);
+	}
+}
+
+static void transmit(struct virtio_net *vn, struct virtqueue *vq)
+{
 	struct vq_elem *e;
 
+	pthread_mutex_lock(&vn->tx_lock);
 	while ((e = vq_pop(vq))) {
-		unsigned int n;
-		size_t len;
-
 		if (e->in_num) {
 			vq_fail(vq, e, "transmit buffer is device-writable");
-			return;
+			break;
 		}
 		if (e->out_len < NET_HDR_LEN) {
 			vq_fail(vq, e, "transmit buffer is shorter than the virtio-net header");
-			return;
+			break;
 		}
-		/* The header asks for nothing we offered: only the frame goes out. */
-		len = e->out_len - NET_HDR_LEN;
-		n = iov_skip(e->iov, e->out_num, NET_HDR_LEN, iov);
-		if (len < NET_MIN_FRAME || len > NET_TX_MAX) {
-			count(&vn->tx_errors, 1);
-		} else if (vn->be->ops->send(vn->be, iov, n, len)) {
-			count(&vn->tx_dropped, 1);
-		} else {
-			count(&vn->tx_frames, 1);
-			count(&vn->tx_bytes, len);
-		}
+		transmit_one(vn, e);
 		vq_push(vq, e, 0);
 	}
+	pthread_mutex_unlock(&vn->tx_lock);
 	vq_notify(vq);
 }
 
 /* --- the device --- */
 
+/* On the backend's thread, after kick_tx(). */
+static void net_transmit(void *opaque)
+{
+	struct virtio_net *vn = opaque;
+
+	transmit(vn, &vn->vdev->vqs[TX_QUEUE]);
+}
+
 static void net_notify(struct virtio_device *vdev, struct virtqueue *vq)
 {
 	struct virtio_net *vn = vdev->opaque;
 
-	if (vq->index == TX_QUEUE)
-		transmit(vn, vq);
-	else
+	if (vq->index != TX_QUEUE)
 		rx_notify(vn, vq);
+	else if (vn->be->ops->kick_tx)
+		vn->be->ops->kick_tx(vn->be);
+	else
+		transmit(vn, vq);
 }
 
 /* Under the transport lock: no rx_lock here (see the top of the file). */
@@ -281,6 +345,7 @@ static void net_destroy(struct virtio_device *vdev)
 		vq_push(&vdev->vqs[RX_QUEUE], e, 0);
 	pending_drop_all(vn);
 	pthread_mutex_destroy(&vn->rx_lock);
+	pthread_mutex_destroy(&vn->tx_lock);
 	free(vn);
 }
 
@@ -300,12 +365,14 @@ static void net_report_stats(void *opaque, const struct stats_visitor *v)
 	stats_emit(v, vn->name, "rx_dropped", vn->rx_dropped);
 	stats_emit(v, vn->name, "rx_not_ready", vn->rx_not_ready);
 	stats_emit(v, vn->name, "rx_oversize", vn->rx_oversize);
+	stats_emit(v, vn->name, "rx_csum_valid", vn->rx_csum_valid);
 	stats_emit(v, vn->name, "rx_pending", vn->pending_count);
 	pthread_mutex_unlock(&vn->rx_lock);
 	stats_emit(v, vn->name, "tx_frames", __atomic_load_n(&vn->tx_frames, __ATOMIC_RELAXED));
 	stats_emit(v, vn->name, "tx_bytes", __atomic_load_n(&vn->tx_bytes, __ATOMIC_RELAXED));
 	stats_emit(v, vn->name, "tx_dropped", __atomic_load_n(&vn->tx_dropped, __ATOMIC_RELAXED));
 	stats_emit(v, vn->name, "tx_errors", __atomic_load_n(&vn->tx_errors, __ATOMIC_RELAXED));
+	stats_emit(v, vn->name, "tx_csum", __atomic_load_n(&vn->tx_csum, __ATOMIC_RELAXED));
 	if (vn->be->ops->report_stats)
 		vn->be->ops->report_stats(vn->be, vn->name, v);
 }
@@ -316,7 +383,7 @@ struct virtio_device *virtio_net_create(struct vm *vm, const struct virtio_net_o
 	struct virtio_net *vn = calloc(1, sizeof(*vn));
 	struct virtio_device_params p = {
 		.device_id = VIRTIO_ID_NET, .class_code = NET_PCI_CLASS,
-		.features = 1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS |
+		.features = 1ULL << VIRTIO_NET_F_MAC | 1ULL << VIRTIO_NET_F_STATUS | NET_OFFLOADS |
 			    1ULL << VIRTIO_RING_F_INDIRECT_DESC | 1ULL << VIRTIO_RING_F_EVENT_IDX,
 		.nr_queues = 2, .queue_size = NET_QUEUE_SIZE, .ops = &net_ops,
 		.config_size = sizeof(struct virtio_net_config),
@@ -329,9 +396,14 @@ struct virtio_device *virtio_net_create(struct vm *vm, const struct virtio_net_o
 	snprintf(vn->name, sizeof(vn->name), "virtio-net%u", o->index);
 	memcpy(vn->config.mac, o->mac, 6);
 	vn->config.status = VIRTIO_NET_S_LINK_UP;
-	vn->config.max_virtqueue_pairs = 1;
+	vn->config.max_virtqueue_pairs = htole16(1);
+	if (be->mtu) {
+		vn->config.mtu = htole16(be->mtu);
+		p.features |= 1ULL << VIRTIO_NET_F_MTU;
+	}
 	vn->be = be;
 	pthread_mutex_init(&vn->rx_lock, NULL);
+	pthread_mutex_init(&vn->tx_lock, NULL);
 	p.name = vn->name;
 	p.config = &vn->config;
 	p.opaque = vn;
@@ -339,6 +411,7 @@ struct virtio_device *virtio_net_create(struct vm *vm, const struct virtio_net_o
 	if (!vn->vdev) {
 		be->ops->destroy(be);
 		pthread_mutex_destroy(&vn->rx_lock);
+		pthread_mutex_destroy(&vn->tx_lock);
 		free(vn);
 		return NULL;
 	}
@@ -347,7 +420,9 @@ struct virtio_device *virtio_net_create(struct vm *vm, const struct virtio_net_o
 		.name = vn->name, .opaque = vn, .report_stats = net_report_stats,
 	}))
 		return NULL;
-	if (be->ops->start(be, &(struct net_frontend){ .receive = net_receive, .opaque = vn }))
+	if (be->ops->start(be, &(struct net_frontend){
+		.receive = net_receive, .transmit = net_transmit, .opaque = vn,
+	}))
 		return NULL;
 	return vn->vdev;
 }
@@ -372,6 +447,7 @@ int virtio_net_init_all(struct vm *vm)
 		else
 			be = net_slirp_create(&(struct net_slirp_options){
 				.hostfwd = nc->hostfwd, .nr_hostfwd = nc->nr_hostfwd, .name = name,
+				.mtu = nc->mtu,
 			});
 		if (!be || !virtio_net_create(vm, &o, be))
 			return -1;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT][,mac=MAC]
+ * --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT][,mac=MAC][,mtu=N]
  * --net tap=NAME[,mac=MAC]
  *
  * QEMU's spellings of -netdev user/tap and -device virtio-net-pci,mac=.
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/net_backend.h"
 #include "cli/config.h"
 #include "lib/log.h"
 
@@ -124,7 +125,27 @@ static int net_option(struct net_config *nc, const char *flag, const char *val, 
 		nc->has_mac = true;
 		return 0;
 	}
-	pr_err("%s '%s': unknown option '%s' (hostfwd=RULE, mac=MAC)", flag, val, opt);
+	if (!strncmp(opt, "mtu=", 4)) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(opt + 4, &end, 10);
+		if (nc->kind != NET_USER) {
+			pr_err("%s '%s': mtu= is for user networking only (a tap has its own)",
+			       flag, val);
+			return -1;
+		}
+		if (!isdigit((unsigned char)opt[4]) || errno || *end || v < NET_MTU_MIN ||
+		    v > NET_MTU_MAX) {
+			pr_err("%s '%s': bad MTU '%s' (%d..%d bytes)", flag, val, opt + 4,
+			       NET_MTU_MIN, NET_MTU_MAX);
+			return -1;
+		}
+		nc->mtu = v;
+		return 0;
+	}
+	pr_err("%s '%s': unknown option '%s' (hostfwd=RULE, mac=MAC, mtu=N)", flag, val, opt);
 	return -1;
 }
 

@@ -342,8 +342,14 @@ struct vq_elem *vq_pop(struct virtqueue *vq)
 	vq->last_avail++;
 	vq->popped++;
 	__atomic_add_fetch(vq->inflight, 1, __ATOMIC_RELAXED);
-	if (vq->event_idx)
-		store_avail_event(vq, vq->last_avail);
+	/*
+	 * avail_event stays where it is: the driver kicks only when it adds
+	 * past the index at which we last found the ring empty. Devices pop
+	 * until NULL before they wait for a kick, and that is when
+	 * avail_pending() asks for one; a kick per chain while we are still
+	 * popping (or, on receive, while we hold spare buffers) would cost
+	 * the guest an exit each for nothing.
+	 */
 out:
 	if (why)
 		vq_break(vq);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * libFuzzer target for the split-virtqueue walker (src/virtio/virtqueue.c)
- * and the virtio-blk request parser (src/virtio/virtio_blk_req.c): the
+ * libFuzzer target for the split-virtqueue walker (src/virtio/virtqueue.c),
+ * the virtio-blk request parser (src/virtio/virtio_blk_req.c) and
+ * virtio-net's checksums over each chain's bytes (src/virtio/net_csum.c,
+ * with the field position read from the chain as a header would give it,
+ * and only those two bytes may change): the
  * input is the guest's RAM and the queue's set-up, the very things a
  * hostile guest controls. Beyond "no crash, no sanitizer report" it checks
  * that every buffer the walker hands out, and the blk status byte, lies
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "mem/guest_mem.h"
+#include "virtio/net_csum.h"
 #include "virtio/virtio_blk_req.h"
 #include "virtio/virtqueue.h"
 
@@ -63,6 +67,29 @@ static u64 ring_gpa(const u8 *h)
 	return v & 0x8000 ? HIGH_GPA + (v & 0x7fff) : v;
 }
 
+/* A transmitted frame's checksum work: the chain's bytes as the frame. */
+static void net_csum_chain(const struct vq_elem *e)
+{
+	static u8 frame[LOW_SIZE + HIGH_SIZE], copy[LOW_SIZE + HIGH_SIZE];
+	size_t len = iov_to_buf(e->iov, e->out_num + e->in_num, 0, frame, sizeof(frame));
+	size_t start, offset;
+
+	if (len < 4)
+		return;
+	start = frame[0] | frame[1] << 8;
+	offset = frame[2] | frame[3] << 8;
+	(void)net_csum_valid(frame, len);
+	memcpy(copy, frame, len);
+	if (net_csum_complete(frame, len, start, offset)) {
+		check(start + offset + 2 <= len);
+		check(!memcmp(frame, copy, start + offset));
+		check(!memcmp(frame + start + offset + 2, copy + start + offset + 2,
+			      len - start - offset - 2));
+	} else {
+		check(!memcmp(frame, copy, len));
+	}
+}
+
 static void serve(struct virtqueue *vq, unsigned int max_pops, bool complete)
 {
 	struct vq_elem *e;
@@ -76,6 +103,7 @@ static void serve(struct virtqueue *vq, unsigned int max_pops, bool complete)
 		check(e->out_num + e->in_num <= vq->size && e->head < vq->size);
 		for (unsigned int i = 0; i < e->out_num + e->in_num; i++)
 			check(e->iov[i].iov_len && inside(e->iov[i].iov_base, e->iov[i].iov_len));
+		net_csum_chain(e);
 		if (blk_parse(e, data, &p, &why) == 0) {
 			u64 sum = 0;
 

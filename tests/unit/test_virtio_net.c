@@ -5,11 +5,14 @@
  * On a fake backend: config space and features, transmit (frames reach the
  * backend without the virtio header, however the chain is cut), receive
  * (frames fill guest buffers), the bounded queue and drop counting when
- * the guest has no buffers, and malformed chains.
+ * the guest has no buffers, and malformed chains; the checksum offloads:
+ * NEEDS_CSUM filled in on transmit (and a field outside the frame
+ * dropped), DATA_VALID on receive only for a checksum that is right.
  *
- * On real libslirp: ARP for the gateway, DHCP (DISCOVER in, OFFER of
- * 10.0.2.15 out), a TCP connection from the guest to a listener on the
- * host's loopback through 10.0.2.2, and hostfwd into the guest.
+ * On real libslirp (which transmits on its own thread, kick_tx): ARP for
+ * the gateway, DHCP (DISCOVER in, OFFER of 10.0.2.15 out), a TCP
+ * connection from the guest to a listener on the host's loopback through
+ * 10.0.2.2, and hostfwd into the guest; the MTU it offers.
  *
  * On a real tap, in a network namespace of a child process: a frame each
  * way. Skipped, with the reason, where namespaces or /dev/net/tun are not
@@ -45,6 +48,7 @@
 #include "backend/net_backend.h"
 #include "cli/config.h"
 #include "machine/vm.h"
+#include "virtio/net_csum.h"
 #include "virtio/virtio_dev.h"
 #include "virtio/virtio_net.h"
 #include "virtio_stat.h"
@@ -161,15 +165,21 @@ static void post_rx(struct fixture *f, unsigned int n, u32 len)
 	vtd_kick(&f->d, RX);
 }
 
-/* Transmits hdr + frame, cut into pieces of the given sizes (0-terminated). */
-static void transmit(struct fixture *f, const u8 *frame, size_t len, const u32 *cuts)
+/*
+ * Transmits hdr (NULL: zeroes) + frame, cut into pieces of the given sizes
+ * (0-terminated).
+ */
+static void transmit_hdr(struct fixture *f, const struct virtio_net_hdr_v1 *hdr, const u8 *frame,
+			 size_t len, const u32 *cuts)
 {
 	struct vtd_buf b[8];
-	u8 all[2048] = { 0 };		/* a zero header, then the frame */
+	u8 all[2048] = { 0 };		/* the header, then the frame */
 	unsigned int n = 0;
 	u64 at = f->buf;
 	size_t off = 0, total = HDR + len;
 
+	if (hdr)
+		memcpy(all, hdr, HDR);
 	memcpy(all + HDR, frame, len);
 	while (off < total) {
 		u32 piece = cuts && cuts[n] ? cuts[n] : total - off;
@@ -182,6 +192,11 @@ static void transmit(struct fixture *f, const u8 *frame, size_t len, const u32 *
 	}
 	vtd_add_chain(&f->d, TX, b, n, false);
 	vtd_kick(&f->d, TX);
+}
+
+static void transmit(struct fixture *f, const u8 *frame, size_t len, const u32 *cuts)
+{
+	transmit_hdr(f, NULL, frame, len, cuts);
 }
 
 static bool needs_reset(void *arg)
@@ -213,10 +228,13 @@ static void test_config_and_features(void **state)
 	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_MAC);
 	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_STATUS);
 	assert_true(f->d.features & 1ULL << VIRTIO_F_VERSION_1);
-	/* No offload is offered: nothing here computes checksums or segments. */
-	for (unsigned int bit = VIRTIO_NET_F_CSUM; bit <= VIRTIO_NET_F_MRG_RXBUF; bit++)
-		if (bit != VIRTIO_NET_F_MAC && bit != VIRTIO_NET_F_MTU)
-			assert_false(f->d.features & 1ULL << bit);
+	/* Checksums both ways; no segmentation, no merged buffers. */
+	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_CSUM);
+	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_GUEST_CSUM);
+	for (unsigned int bit = VIRTIO_NET_F_GUEST_TSO4; bit <= VIRTIO_NET_F_MRG_RXBUF; bit++)
+		assert_false(f->d.features & 1ULL << bit);
+	assert_false(f->d.features & 1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
+	/* The fake backend has no MTU to offer. */
 	assert_false(f->d.features & 1ULL << VIRTIO_NET_F_MTU);
 	assert_false(f->d.features & 1ULL << VIRTIO_NET_F_CTRL_VQ);
 	assert_true(fake.started);
@@ -290,18 +308,40 @@ static void test_transmit_short_header(void **state)
 	assert_int_equal(fake.sent, 0);
 }
 
-/* Reads the frame of the used receive entry id. */
-static void rx_frame(struct fixture *f, u32 id, u32 len, u8 *frame)
+static u16 csum_add(u32 sum, const u8 *p, size_t len);
+
+/* Whether frame's TCP or UDP checksum is right, by the textbook sum. */
+static bool l4_sum_right(const u8 *fr, size_t len)
+{
+	bool v6 = len >= 54 && fr[12] == 0x86 && fr[13] == 0xdd;
+	size_t l4 = v6 ? 54 : 14 + (fr[14] & 0xf) * 4;
+	size_t l4len = v6 ? (size_t)(fr[18] << 8 | fr[19]) : (size_t)(fr[16] << 8 | fr[17]) + 14 - l4;
+	u8 tail[4] = { 0, v6 ? fr[20] : fr[23], l4len >> 8, l4len };
+	u16 sum = v6 ? csum_add(0, fr + 22, 32) : csum_add(0, fr + 26, 8);
+
+	assert_true(l4 + l4len <= len);
+	return csum_add(csum_add(sum, tail, 4), fr + l4, l4len) == 0xffff;
+}
+
+/* Reads the frame of the used receive entry id; returns the header's flags. */
+static u8 rx_frame(struct fixture *f, u32 id, u32 len, u8 *frame)
 {
 	u8 hdr[HDR];
 
 	vtd_mem_read(f->vm, f->rx + (u64)(id % QSIZE) * RXBUF, hdr, HDR);
 	assert_true(len >= HDR);
-	/* No offloads: a zero header but for num_buffers = 1. */
-	for (int i = 0; i < 10; i++)
+	vtd_mem_read(f->vm, f->rx + (u64)(id % QSIZE) * RXBUF + HDR, frame, len - HDR);
+	/*
+	 * No segmentation and no checksum left to do: the header is zero but
+	 * for num_buffers = 1 and, for a checksum we checked, DATA_VALID.
+	 */
+	assert_true(hdr[0] == 0 || hdr[0] == VIRTIO_NET_HDR_F_DATA_VALID);
+	for (int i = 1; i < 10; i++)
 		assert_int_equal(hdr[i], 0);
 	assert_int_equal(hdr[10] | hdr[11] << 8, 1);
-	vtd_mem_read(f->vm, f->rx + (u64)(id % QSIZE) * RXBUF + HDR, frame, len - HDR);
+	if (hdr[0])
+		assert_true(l4_sum_right(frame, len - HDR));
+	return hdr[0];
 }
 
 static void test_receive(void **state)
@@ -729,6 +769,24 @@ static void test_slirp_tcp_to_host_loopback(void **state)
 	close(l);
 }
 
+/* User networking offers its MTU, 65520 unless mtu= said otherwise. */
+static void test_slirp_mtu(void **state)
+{
+	struct fixture *f = *state;
+	struct net_slirp_options o = { .name = "virtio-net0", .mtu = 1500 };
+	struct virtio_net_options no = { .index = 0, .mac = VIRTIO_NET_DEFAULT_MAC };
+	struct vm *vm = vtd_vm_create();
+	struct vtd_dev d;
+
+	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_MTU);
+	assert_int_equal(vtd_bar_read(&f->d, f->d.device + 10, 2), NET_SLIRP_MTU);
+	assert_non_null(vm);
+	assert_non_null(virtio_net_create(vm, &no, net_slirp_create(&o)));
+	assert_int_equal(vtd_probe(vm, VIRTIO_ID_NET, &d), 0);
+	assert_int_equal(vtd_bar_read(&d, d.device + 10, 2), 1500);
+	vtd_vm_destroy(vm);
+}
+
 /* hostfwd: a host connection to 127.0.0.1:HOSTPORT becomes a SYN to guest port 2222. */
 static void test_slirp_hostfwd(void **state)
 {
@@ -749,6 +807,142 @@ static void test_slirp_hostfwd(void **state)
 	assert_int_not_equal(wait_frame(f, is_tcp_to, &m, fr, 3000), 0);
 	assert_int_equal(get16(fr + 30) << 16 | get16(fr + 32), ip("10.0.2.15"));
 	close(s);
+}
+
+/* --- checksum offloads, on the fake backend --- */
+
+/*
+ * A TCP/IPv4 frame of len bytes, its checksum field holding the
+ * pseudo-header's sum, as Linux leaves it for VIRTIO_NET_HDR_F_NEEDS_CSUM.
+ */
+static void partial_tcp_frame(u8 *fr, size_t len)
+{
+	u8 pseudo[12] = { 10, 0, 2, 15, 10, 0, 2, 2, 0, 6, (len - 34) >> 8, len - 34 };
+
+	ipv4_frame(fr, broadcast, 6, ip("10.0.2.15"), ip("10.0.2.2"), len - 34);
+	for (size_t i = 34; i < len; i++)
+		fr[i] = i * 7;
+	fr[34 + 12] = 5 << 4;
+	put16(fr + 34 + 16, csum_add(0, pseudo, sizeof(pseudo)));
+}
+
+static void test_transmit_csum(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_net_hdr_v1 hdr = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = htole16(34),
+		.csum_offset = htole16(16),
+	};
+	const u32 cuts[] = { 5, 30, 17, 0 };
+	u8 fr[1001];
+	u32 id, len;
+
+	vtd_driver_ok(&f->d);
+	partial_tcp_frame(fr, sizeof(fr));
+	assert_false(l4_sum_right(fr, sizeof(fr)));
+	transmit_hdr(f, &hdr, fr, sizeof(fr), cuts);
+	assert_int_equal(vtd_wait_used(&f->d, TX, 2000, &id, &len), 0);
+	assert_int_equal(fake.sent, 1);
+	assert_int_equal(fake.lens[0], sizeof(fr));
+	assert_true(l4_sum_right(fake.frames[0], sizeof(fr)));
+	/* Nothing but the field changed. */
+	assert_memory_equal(fake.frames[0], fr, 34 + 16);
+	assert_memory_equal(fake.frames[0] + 34 + 18, fr + 34 + 18, sizeof(fr) - 34 - 18);
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_csum"), 1);
+	/*
+	 * The guest's buffer keeps the pseudo-header sum: the device only
+	 * reads it. The field (header + 50) is 10 bytes into the fourth piece.
+	 */
+	{
+		u8 field[2];
+
+		vtd_mem_read(f->vm, f->buf + 3 * 64 + 10, field, 2);
+		assert_memory_equal(field, fr + 50, 2);
+	}
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_frames"), 1);
+}
+
+/* A checksum field outside the frame: dropped and counted, the queue lives on. */
+static void test_transmit_csum_outside(void **state)
+{
+	struct fixture *f = *state;
+	const u16 bad[][2] = { { 100, 0 }, { 99, 0 }, { 34, 65 }, { 0xffff, 0xffff } };
+	u8 fr[100];
+	u32 id, len;
+
+	vtd_driver_ok(&f->d);
+	partial_tcp_frame(fr, sizeof(fr));
+	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct virtio_net_hdr_v1 hdr = {
+			.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = htole16(bad[i][0]),
+			.csum_offset = htole16(bad[i][1]),
+		};
+
+		transmit_hdr(f, &hdr, fr, sizeof(fr), NULL);
+		assert_int_equal(vtd_wait_used(&f->d, TX, 2000, &id, &len), 0);
+	}
+	assert_int_equal(fake.sent, 0);
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_errors"), ARRAY_SIZE(bad));
+	assert_false(needs_reset(&f->d));
+	/* The last two bytes are a field like any other. */
+	{
+		struct virtio_net_hdr_v1 hdr = {
+			.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = htole16(34),
+			.csum_offset = htole16(64),
+		};
+
+		transmit_hdr(f, &hdr, fr, sizeof(fr), NULL);
+		assert_int_equal(vtd_wait_used(&f->d, TX, 2000, &id, &len), 0);
+		assert_int_equal(fake.sent, 1);
+	}
+}
+
+/* DATA_VALID for a right TCP checksum only; wrong or absent ones go up unmarked. */
+static void test_receive_data_valid(void **state)
+{
+	struct fixture *f = *state;
+	u8 fr[300], got[300];
+	u32 id, len;
+
+	vtd_driver_ok(&f->d);
+	post_rx(f, 3, RXBUF);
+	partial_tcp_frame(fr, sizeof(fr));
+	assert_true(net_csum_complete(fr, sizeof(fr), 34, 16));
+	fake.fe.receive(fake.fe.opaque, fr, sizeof(fr));
+	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
+	assert_int_equal(rx_frame(f, id, len, got), VIRTIO_NET_HDR_F_DATA_VALID);
+	assert_memory_equal(got, fr, sizeof(fr));
+	fr[200] ^= 1;				/* a wrong checksum */
+	fake.fe.receive(fake.fe.opaque, fr, sizeof(fr));
+	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
+	assert_int_equal(rx_frame(f, id, len, got), 0);
+	assert_memory_equal(got, fr, sizeof(fr));
+	make_frame(fr, 64, 1);			/* not IP */
+	fake.fe.receive(fake.fe.opaque, fr, 64);
+	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
+	assert_int_equal(rx_frame(f, id, len, got), 0);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_csum_valid"), 1);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_frames"), 3);
+}
+
+/* A driver that does not take GUEST_CSUM gets no DATA_VALID. */
+static void test_receive_without_guest_csum(void **state)
+{
+	struct fixture *f = *state;
+	u8 fr[300], got[300];
+	u32 id, len;
+
+	assert_int_equal(vtd_reset(&f->d), 0);
+	assert_int_equal(vtd_negotiate(&f->d, ~(1ULL << VIRTIO_NET_F_GUEST_CSUM)), 0);
+	assert_int_equal(vtd_setup_queue(&f->d, RX, QSIZE, 0), 0);
+	assert_int_equal(vtd_setup_queue(&f->d, TX, QSIZE, 1), 0);
+	vtd_driver_ok(&f->d);
+	post_rx(f, 1, RXBUF);
+	partial_tcp_frame(fr, sizeof(fr));
+	assert_true(net_csum_complete(fr, sizeof(fr), 34, 16));
+	fake.fe.receive(fake.fe.opaque, fr, sizeof(fr));
+	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
+	assert_int_equal(rx_frame(f, id, len, got), 0);
 }
 
 /* --- a real tap, in a network namespace of a child process --- */
@@ -871,7 +1065,8 @@ static void test_cli(void **state)
 		"user,hostfwd=sctp::1-:2", "user,hostfwd=tcp:1.2.3:1-:2", "user,hostfwd=tcp::1-:65536",
 		"user,mac=01:00:00:00:00:00", "user,mac=52:54:00:00:00", "user,mac=52:54:00:00:00:0g",
 		"user,mac=52:54:00:00:00:001", "tap=", "tap=t0,hostfwd=tcp::1-:2",
-		"tap=a-name-of-16-chars", "user,colour=blue",
+		"tap=a-name-of-16-chars", "user,colour=blue", "user,mtu=67", "user,mtu=65521",
+		"user,mtu=", "user,mtu=1500x", "user,mtu=-1", "tap=t0,mtu=9000",
 	};
 	struct vm_config cfg;
 	char many[16 * 24 + 8] = "user";
@@ -901,6 +1096,12 @@ static void test_cli(void **state)
 	assert_int_equal(cfg.nets[0].hostfwd[1].guest_addr, inet_addr("10.0.2.15"));
 	assert_int_equal(cfg.nets[0].hostfwd[1].guest_port, 53);
 	assert_false(cfg.nets[0].hostfwd[2].udp);	/* no protocol: tcp */
+	assert_int_equal(cfg.nets[0].mtu, 0);		/* the backend's default */
+	config_release(&cfg);
+
+	assert_int_equal(parse_net(&cfg, "user,mtu=68", "user,mtu=65520"), 0);
+	assert_int_equal(cfg.nets[0].mtu, 68);
+	assert_int_equal(cfg.nets[1].mtu, 65520);
 	config_release(&cfg);
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(bad); i++) {
@@ -959,10 +1160,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_receive_buffer_too_small, setup_fake, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_with_a_kept_buffer, setup_fake, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_readable_buffer, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_transmit_csum, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_transmit_csum_outside, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_data_valid, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_without_guest_csum, setup_fake, teardown),
 		cmocka_unit_test_setup_teardown(test_slirp_arp, setup_slirp, teardown),
 		cmocka_unit_test_setup_teardown(test_slirp_dhcp, setup_slirp, teardown),
 		cmocka_unit_test_setup_teardown(test_slirp_tcp_to_host_loopback, setup_slirp, teardown),
 		cmocka_unit_test_setup_teardown(test_slirp_hostfwd, setup_slirp_hostfwd, teardown),
+		cmocka_unit_test_setup_teardown(test_slirp_mtu, setup_slirp, teardown),
 		cmocka_unit_test(test_tap_in_netns),
 		cmocka_unit_test(test_cli),
 		cmocka_unit_test(test_default_mac),
