@@ -78,6 +78,7 @@ const struct engine_ops kvm_engine_ops = {
 	.vcpu_kick = kvm_vcpu_kick,
 	.set_irq_line = kvm_set_irq_line,
 	.send_msi = kvm_send_msi,
+	.report_stats = kvm_msi_report_stats,
 	.set_dirty_logging = kvm_set_dirty_logging,
 	.get_dirty_log = kvm_get_dirty_log,
 	.snapshot_register = kvm_snapshot_register,

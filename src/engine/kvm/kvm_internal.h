@@ -20,6 +20,7 @@ struct kvm_vm {
 	/* Dirty-page logging (kvm_dirty.c). */
 	bool dirty_logging;		/* every memslot has KVM_MEM_LOG_DIRTY_PAGES */
 	bool dirty_manual_protect;	/* KVM_CLEAR_DIRTY_LOG re-arms, not GET */
+	struct kvm_msi_routes *msi;	/* kvm_msi.c */
 };
 
 /* KVM statistics that count a vCPU's halted time (kvm_stats.c). */
@@ -61,10 +62,15 @@ const char *kvm_check_host(int sys_fd);
 int kvm_vm_create(struct vm *vm);
 void kvm_vm_destroy(struct vm *vm);
 
-/* kvm_irq.c: GSI routing and the interrupt sink. */
-int kvm_irq_setup_routing(int vm_fd);
+/* kvm_irq.c: GSI routing and the interrupt lines. */
+int kvm_irq_setup_routing(struct kvm_vm *kvm);
 void kvm_set_irq_line(struct vm *vm, u32 gsi, bool level);
+
+/* kvm_msi.c: MSIs through routes and irqfds, else KVM_SIGNAL_MSI. */
+int kvm_msi_init(struct kvm_vm *kvm, const struct kvm_irq_routing *base);
+void kvm_msi_destroy(struct kvm_vm *kvm);
 void kvm_send_msi(struct vm *vm, u64 addr, u32 data);
+void kvm_msi_report_stats(struct vm *vm, const struct stats_visitor *v);
 
 /* kvm_vcpu.c */
 int kvm_vcpu_create(struct vcpu *vcpu);

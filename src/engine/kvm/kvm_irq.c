@@ -26,7 +26,7 @@ static void add_route(struct kvm_irq_routing *r, u32 gsi, u32 chip, u32 pin)
  * PIC pin n. The exception is the in-kernel PIT, which raises KVM GSI 0: it
  * goes to PIC pin 0 and to IOAPIC pin GSI_PIT, the MADT's IRQ0 override.
  */
-int kvm_irq_setup_routing(int vm_fd)
+int kvm_irq_setup_routing(struct kvm_vm *kvm)
 {
 	struct kvm_irq_routing *r;
 	int ret;
@@ -40,13 +40,13 @@ int kvm_irq_setup_routing(int vm_fd)
 				  gsi & 7);
 		add_route(r, gsi, KVM_IRQCHIP_IOAPIC, gsi == 0 ? GSI_PIT : gsi);
 	}
-	ret = ioctl(vm_fd, KVM_SET_GSI_ROUTING, r);
-	free(r);
-	if (ret < 0) {
+	ret = ioctl(kvm->vm_fd, KVM_SET_GSI_ROUTING, r);
+	if (ret < 0)
 		pr_err("kvm: KVM_SET_GSI_ROUTING: %m");
-		return -1;
-	}
-	return 0;
+	else
+		ret = kvm_msi_init(kvm, r);	/* MSI routes go after these */
+	free(r);
+	return ret < 0 ? -1 : 0;
 }
 
 void kvm_set_irq_line(struct vm *vm, u32 gsi, bool level)
@@ -55,18 +55,4 @@ void kvm_set_irq_line(struct vm *vm, u32 gsi, bool level)
 
 	if (ioctl(kvm_vm_of(vm)->vm_fd, KVM_IRQ_LINE, &irq) < 0)
 		pr_warn_once("kvm: KVM_IRQ_LINE gsi %u level %d: %m", gsi, level);
-}
-
-void kvm_send_msi(struct vm *vm, u64 addr, u32 data)
-{
-	struct kvm_msi msi = {
-		.address_lo = (u32)addr,
-		.address_hi = (u32)(addr >> 32),
-		.data = data,
-	};
-
-	/* 0 means the guest masked or misrouted it: its choice, not an error. */
-	if (ioctl(kvm_vm_of(vm)->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
-		pr_warn_once("kvm: KVM_SIGNAL_MSI addr %#llx data %#x: %m",
-			     (unsigned long long)addr, data);
 }

@@ -47,8 +47,9 @@ static int kvm_set_private_pages(struct vm *vm, int vm_fd)
 	return 0;
 }
 
-static int kvm_create_irqchip_and_pit(int vm_fd)
+static int kvm_create_irqchip_and_pit(struct kvm_vm *kvm)
 {
+	int vm_fd = kvm->vm_fd;
 	/* flags 0: a real PC speaker port 0x61, whose OUT2 bit Linux calibrates on. */
 	struct kvm_pit_config pit = { .flags = 0 };
 
@@ -56,7 +57,7 @@ static int kvm_create_irqchip_and_pit(int vm_fd)
 		pr_err("kvm: KVM_CREATE_IRQCHIP: %m");
 		return -1;
 	}
-	if (kvm_irq_setup_routing(vm_fd))
+	if (kvm_irq_setup_routing(kvm))
 		return -1;
 	if (ioctl(vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
 		pr_err("kvm: KVM_CREATE_PIT2: %m");
@@ -121,7 +122,7 @@ int kvm_vm_create(struct vm *vm)
 		return -1;
 	}
 	if (kvm_set_private_pages(vm, kvm->vm_fd) ||
-	    kvm_create_irqchip_and_pit(kvm->vm_fd) ||
+	    kvm_create_irqchip_and_pit(kvm) ||
 	    kvm_map_memory(vm, kvm->vm_fd) ||
 	    kvm_cpuid_fetch_supported(kvm))
 		return -1;
@@ -134,6 +135,7 @@ void kvm_vm_destroy(struct vm *vm)
 
 	if (!kvm)
 		return;
+	kvm_msi_destroy(kvm);
 	if (kvm->vm_fd >= 0)
 		close(kvm->vm_fd);
 	if (kvm->sys_fd >= 0)
