@@ -19,6 +19,9 @@ int dirty_dma_start(struct guest_mem *mem)
 		}
 		__atomic_store_n(&mem->dma_log, log, __ATOMIC_RELEASE);
 	}
+	/* Already on: keep what it holds, as the engines do. */
+	if (__atomic_load_n(&log->on, __ATOMIC_SEQ_CST))
+		return 0;
 	dirty_bitmap_clear(&log->map);
 	__atomic_store_n(&log->on, true, __ATOMIC_SEQ_CST);
 	return 0;

@@ -23,7 +23,10 @@ struct dirty_dma_log {
 	u64 pages_reported;		/* by clearing reads */
 };
 
-/* Clears the log and turns it on (allocating it the first time); -ENOMEM. */
+/*
+ * Clears the log and turns it on (allocating it the first time); already
+ * on, it changes nothing. -ENOMEM.
+ */
 int dirty_dma_start(struct guest_mem *mem);
 void dirty_dma_stop(struct guest_mem *mem);
 /* ORs the pages devices wrote into out (shaped on mem); with clear, clears them. */

@@ -30,6 +30,12 @@ struct vm;
  * boundary). Reads may overlap (the dirty_log stats read without clearing
  * while a snapshot reads with clear); start and stop are for one owner.
  */
+/*
+ * Start: every page clean from now on. Starting while logging is already
+ * on (kiln run --dirty-log, say) changes nothing: marked pages stay marked,
+ * so a second user sees more pages than it wrote, never fewer; a clearing
+ * read gives it a clean start.
+ */
 int vm_dirty_log_start(struct vm *vm, char *err, size_t err_len);
 int vm_dirty_log_stop(struct vm *vm, char *err, size_t err_len);
 
