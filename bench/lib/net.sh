@@ -66,7 +66,7 @@ start_netpeer() {	# NET ADDR SIDE I
 		"$net_bytes" "$net_bytes" >"$out" 2>"${out%.out}.err" &
 	peer_pid[$1]=$!
 	for ((k = 0; k < 100; k++)); do
-		line=$(head -1 "$out")
+		line=$(head -1 "$out" 2>/dev/null)
 		[ -z "$line" ] || break
 		sleep 0.05
 	done
