@@ -4,8 +4,9 @@
  * sockets as Firecracker does it (backend/vsock_uds.h, docs/VIRTIO.md):
  * stream sockets only, with the spec's credit-based flow control.
  *
- * Queues: 0 receive (to the guest), 1 transmit (from it), 2 events (we
- * never send one: there is no migration).
+ * Queues: 0 receive (to the guest), 1 transmit (from it), 2 events: the
+ * one event, TRANSPORT_RESET, goes out after a snapshot restore, whose
+ * host connections are gone.
  *
  * Threads: guest packets are handled on the vCPU thread that kicks the
  * transmit queue; the host sockets are watched by the device's own thread
@@ -36,6 +37,7 @@
 #include "lib/log.h"
 #include "machine/stats.h"
 #include "machine/vm.h"
+#include "snapshot/snap_section.h"
 #include "virtio/iov_skip.h"
 #include "virtio/virtio_vsock_internal.h"
 
@@ -241,7 +243,7 @@ static void vsock_notify(struct virtio_device *vdev, struct virtqueue *vq)
 	bool pushed = false;
 
 	if (vq->index == EVENT_QUEUE)
-		return;		/* buffers for events we never send */
+		return;		/* buffers for the reset event, taken when it is due */
 	pthread_mutex_lock(&vs->lock);
 	check_reset(vs);
 	if (vq->index == TX_QUEUE)
@@ -376,6 +378,55 @@ static int watch(struct virtio_vsock *vs, int fd, u64 data)
 	return epoll_ctl(vs->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/*
+ * Snapshot: connections are not saved (their host sockets belong to the
+ * old process). After a restore the guest is told with TRANSPORT_RESET,
+ * so it drops its connections and reads the guest CID again, as after a
+ * migration (virtio 1.2 §5.10.6.7). The transport's section, registered
+ * before this one, has already restored the queues.
+ */
+static void vsock_snap_save(void *opaque, struct snap_writer *w)
+{
+	(void)opaque;
+	(void)w;
+}
+
+static int vsock_snap_load(void *opaque, struct snap_reader *r)
+{
+	(void)opaque;
+	(void)r;
+	return 0;
+}
+
+static void vsock_snap_post_load(void *opaque)
+{
+	struct virtio_vsock *vs = opaque;
+	struct virtqueue *vq = &vs->vdev->vqs[EVENT_QUEUE];
+	const u32 reset = VIRTIO_VSOCK_EVENT_TRANSPORT_RESET;	/* le32 id */
+	struct vq_elem *e;
+
+	if (!(virtio_device_status(vs->vdev) & VIRTIO_CONFIG_S_DRIVER_OK))
+		return;
+	e = vq_pop(vq);
+	if (!e) {
+		pr_warn("virtio-vsock: no event buffer for the transport reset after the restore");
+		return;
+	}
+	if (e->out_num || e->in_len < sizeof(reset)) {
+		vq_fail(vq, e, "event buffer is device-readable or too short");
+		return;
+	}
+	iov_from_buf(vq_elem_in(e), e->in_num, 0, &reset, sizeof(reset));
+	vq_push(vq, e, sizeof(reset));
+	vq_notify(vq);
+}
+
+static const struct snap_section_ops vsock_snap_ops = {
+	.save = vsock_snap_save,
+	.load = vsock_snap_load,
+	.post_load = vsock_snap_post_load,
+};
+
 struct virtio_device *virtio_vsock_create(struct vm *vm, u64 cid, const char *uds_path)
 {
 	struct virtio_vsock *vs = calloc(1, sizeof(*vs));
@@ -415,7 +466,7 @@ struct virtio_device *virtio_vsock_create(struct vm *vm, u64 cid, const char *ud
 	/* From here the transport's teardown frees vs. */
 	if (vm_add_device(vm, &(struct vm_device){
 		.name = "virtio-vsock", .opaque = vs, .report_stats = vsock_report_stats,
-	}))
+	}) || snap_register(vm, "vsock-reset", &vsock_snap_ops, vs))
 		return NULL;
 	if (pthread_create(&vs->thread, NULL, vsock_thread, vs)) {
 		pr_err("virtio-vsock: cannot start its thread");

@@ -68,6 +68,36 @@ linux_finish() {
 	sed -i 's/\r$//' "$linux_tmp/$linux_name.out"	# the serial console's CRLF
 }
 
+# linux_vsock_initrd DIR: builds DIR/vsock-initrd.gz, the guest's initramfs
+# plus the vsock modules from the guest's kernel package (in /lib/vsock) and
+# the static helper tests/integration/linux-virtio-vsock.c (kiln-vsock).
+# Prints why and returns 1 when it cannot.
+linux_vsock_initrd() {
+	local dir=$1 kdir=$1/kernel ov=$1/overlay deb f m
+	deb=$(ls "$LINUX_GUEST"/debs/linux-image-*.deb 2>/dev/null | head -n 1)
+	[ -n "$deb" ] || { echo "no kernel package in $LINUX_GUEST/debs"; return 1; }
+	mkdir -p "$kdir" "$ov/bin" "$ov/lib/vsock"
+	dpkg-deb -x "$deb" "$kdir" || return 1
+	for m in vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport; do
+		f=$(find "$kdir/lib/modules" -name "$m.ko*" | head -n 1)
+		[ -n "$f" ] || { echo "the kernel package has no $m module"; return 1; }
+		case $f in
+		*.ko) cp "$f" "$ov/lib/vsock/$m.ko" ;;
+		*.ko.xz) xz -dc "$f" >"$ov/lib/vsock/$m.ko" ;;
+		*.ko.zst) zstd -qdc "$f" >"$ov/lib/vsock/$m.ko" ;;
+		*) echo "unknown module compression: $f"; return 1 ;;
+		esac
+	done
+	${CC:-gcc} -static -O2 -o "$ov/bin/kiln-vsock" tests/integration/linux-virtio-vsock.c ||
+		{ echo "cannot build the static vsock helper"; return 1; }
+	# The kernel unpacks concatenated archives in turn.
+	(cd "$ov" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet) | gzip -n >"$dir/overlay.cpio.gz"
+	cat "$LINUX_GUEST/initramfs.cpio.gz" "$dir/overlay.cpio.gz" >"$dir/vsock-initrd.gz"
+}
+
+# The guest command that loads the vsock modules of linux_vsock_initrd.
+LINUX_VSOCK_INSMOD='for m in vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport; do insmod /lib/vsock/$m.ko; done; '
+
 # How the last run ended, for diagnostics: exit code and its last messages.
 linux_exit() { echo "Kiln exited $linux_rc; stderr: $(grep -v '^$' "$linux_tmp/$linux_name.err" | tail -n 3)"; }
 

@@ -215,29 +215,7 @@ fi
 
 # --- 9, 10: vsock, with a static helper and the vsock modules added to the initramfs ---
 
-vsock_initrd() {
-	local kdir=$tmp/kernel ov=$tmp/overlay deb
-	deb=$(ls "$LINUX_GUEST"/debs/linux-image-*.deb 2>/dev/null | head -n 1)
-	[ -n "$deb" ] || { echo "no kernel package in $LINUX_GUEST/debs"; return 1; }
-	mkdir -p "$kdir" "$ov/bin" "$ov/lib/vsock"
-	dpkg-deb -x "$deb" "$kdir" || return 1
-	for m in vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport; do
-		f=$(find "$kdir/lib/modules" -name "$m.ko*" | head -n 1)
-		[ -n "$f" ] || { echo "the kernel package has no $m module"; return 1; }
-		case $f in
-		*.ko) cp "$f" "$ov/lib/vsock/$m.ko" ;;
-		*.ko.xz) xz -dc "$f" >"$ov/lib/vsock/$m.ko" ;;
-		*.ko.zst) zstd -qdc "$f" >"$ov/lib/vsock/$m.ko" ;;
-		*) echo "unknown module compression: $f"; return 1 ;;
-		esac
-	done
-	${CC:-gcc} -static -O2 -o "$ov/bin/kiln-vsock" tests/integration/linux-virtio-vsock.c ||
-		{ echo "cannot build the static vsock helper"; return 1; }
-	# The kernel unpacks concatenated archives in turn.
-	(cd "$ov" && find . -mindepth 1 | cpio -o -H newc -R 0:0 --quiet) | gzip -n >"$tmp/overlay.cpio.gz"
-	cat "$INITRD" "$tmp/overlay.cpio.gz" >"$tmp/vsock-initrd.gz"
-}
-if ! why=$(vsock_initrd 2>&1); then
+if ! why=$(linux_vsock_initrd "$tmp" 2>&1); then
 	skip "${TESTS[8]}" "$why"
 	skip "${TESTS[9]}" "$why"
 	exit 0
@@ -259,7 +237,7 @@ c.close()
 EOF
 bg_helper python3 "$tmp/vsock-host.py" "${uds}_5000"
 vmsg="hello-$RANDOM"
-linux_boot vsock "$tmp/vsock-initrd.gz" "for m in vsock vmw_vsock_virtio_transport_common vmw_vsock_virtio_transport; do insmod /lib/vsock/\$m.ko; done; kiln-vsock connect 2 5000 $vmsg; kiln-vsock echo 6000" \
+linux_boot vsock "$tmp/vsock-initrd.gz" "${LINUX_VSOCK_INSMOD}kiln-vsock connect 2 5000 $vmsg; kiln-vsock echo 6000" \
 	--vsock "cid=3,uds=$uds"
 linux_wait "^vsock-listening" "$LINUX_LIMIT"
 reply=

@@ -29,6 +29,7 @@ TESTS=(
 	"after the restore, the disk agrees with the console"
 	"after the restore, the balloon keeps its size and still inflates"
 	"virtio-net: the host reaches the guest through hostfwd before and after the restore"
+	"virtio-vsock: a connection open at the snapshot is reset in the guest, and new ones work"
 	"a corrupted snapshot is refused with a clear error (exit 2)"
 	"a truncated snapshot is refused with a clear error (exit 2)"
 	"a snapshot with other RAM, or without its disk, is refused (exit 2)"
@@ -165,6 +166,11 @@ truncate -s 1M "$DISK"
 # A listener answers "pong" on port 8080 (reached through slirp's hostfwd).
 # Each round also reads virtio-rng: the loop stalls if that queue breaks.
 NET_UP='ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; (while :; do echo pong | nc -l -p 8080 >/dev/null; done) & '
+# With the vsock modules: an echo server on vsock port 6000, restarted
+# whenever a connection ends. One is held open across the snapshot: only
+# the transport reset after the restore lets the guest drop it and listen
+# again.
+VSOCK_UP='(while :; do kiln-vsock echo 6000 >/dev/null; done) & '
 LOOP='i=0; while :; do i=$((i+1)); head -c 8 /dev/hwrng >/dev/null; echo $i | dd of=/dev/vda conv=notrunc,fsync 2>/dev/null; echo count=$i; sleep 0.1; done'
 
 api() {		# api SOCK METHOD PATH [BODY]: prints the HTTP status
@@ -204,8 +210,44 @@ ping_guest() {
 	done
 	return 1
 }
-linux_boot run1 "$LINUX_GUEST/initramfs.cpio.gz" "$NET_UP$LOOP" --mem ${RAM_MIB}M --disk "$DISK" \
-	--cpus 2 --rng --balloon --net "$NET" --api-sock "$SOCK"
+UDS=$tmp/vsock.sock
+VSOCK=(--vsock "cid=3,uds=$UDS")
+INITRD_RUN=$LINUX_GUEST/initramfs.cpio.gz
+if vsock_why=$(linux_vsock_initrd "$tmp" 2>&1); then
+	INITRD_RUN=$tmp/vsock-initrd.gz
+	NET_UP="$NET_UP$LINUX_VSOCK_INSMOD$VSOCK_UP"
+else
+	VSOCK=()
+fi
+# vsock_echo [hold]: the guest's echo answers "PING" (hold: connect and keep
+# the connection open in the background, in vsock_hold_pid).
+vsock_echo() {
+	python3 - "$UDS" "${1:-echo}" <<'PY' 2>/dev/null
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(b"CONNECT 6000\n")
+f = s.makefile("rb")
+if not f.readline().startswith(b"OK "):
+    sys.exit(1)
+if sys.argv[2] == "hold":
+    print("held", flush=True)
+    time.sleep(3600)
+s.sendall(b"ping\n")
+s.shutdown(socket.SHUT_WR)
+sys.exit(0 if f.readline().strip() == b"PING" else 1)
+PY
+}
+vsock_try() {	# vsock_try: the echo works within 20 s
+	for ((i = 0; i < 20; i++)); do
+		vsock_echo && return 0
+		sleep 1
+	done
+	return 1
+}
+linux_boot run1 "$INITRD_RUN" "$NET_UP$LOOP" --mem ${RAM_MIB}M --disk "$DISK" \
+	--cpus 2 --rng --balloon --net "$NET" "${VSOCK[@]}" --api-sock "$SOCK"
 if ! wait_count "$tmp/run1.out" 5 "$LINUX_LIMIT"; then
 	linux_finish 0
 	grep -q "$LINUX_MARKER" "$tmp/run1.out" || skip_rest "$(linux_no_boot_reason)"
@@ -225,6 +267,14 @@ wait_balloon() {	# wait_balloon SOCK MIB: until actual_mib is MIB
 	return 1
 }
 net_before=0; ping_guest || net_before=1
+vsock_before=0
+vsock_hold_pid=
+if [ ${#VSOCK[@]} -gt 0 ]; then
+	vsock_try || vsock_before=1
+	vsock_echo hold >"$tmp/hold.out" &
+	vsock_hold_pid=$!
+	for ((i = 0; i < 50; i++)); do grep -q held "$tmp/hold.out" && break; sleep 0.1; done
+fi
 api "$SOCK" PUT /balloon '{"amount_mib": 8}' >/dev/null
 wait_balloon "$SOCK" 8
 status=$(api "$SOCK" PUT /snapshot/create "{\"snapshot_path\": \"$tmp/first.snap\"}")
@@ -267,7 +317,7 @@ check $([ -n "$D1" ] && [ "$D1" -ge "${A:-0}" ] && [ "$D1" -le $((${A:-0} + 2)) 
 SOCK2=$tmp/api2.sock
 : >"$tmp/run2.out"
 "$KILN" run --restore "$tmp/first.snap" --restore "$tmp/diff.snap" --disk "$DISK" --rng --balloon \
-	--net "$NET" --api-sock "$SOCK2" \
+	--net "$NET" "${VSOCK[@]}" --api-sock "$SOCK2" \
 	</dev/null >"$tmp/run2.out" 2>"$tmp/run2.err" &
 linux_pid=$!
 linux_name=run2
@@ -283,6 +333,9 @@ check $([ -n "$R1" ] && [ "$R1" -gt "$A" ] && [ "$R1" -le $((A + 2)) ] &&
 	"stderr: $(tail -n 3 "$tmp/run2.err")" "console: $(tail -n 3 "$tmp/run2.out")"
 
 net_after=0; ping_guest || net_after=1
+[ -n "$vsock_hold_pid" ] && kill "$vsock_hold_pid" 2>/dev/null
+vsock_after=0
+[ ${#VSOCK[@]} -gt 0 ] && { vsock_try || vsock_after=1; }
 b_target=$(balloon_mib "$SOCK2" target_mib)
 b_actual=$(balloon_mib "$SOCK2" actual_mib)
 api "$SOCK2" PUT /balloon '{"amount_mib": 16}' >/dev/null
@@ -304,6 +357,13 @@ check $([ "$b_target" = 8 ] && [ "$b_actual" = 8 ] && [ "$b_after" = 16 ]; echo 
 
 check $((net_before | net_after)) "pong before the snapshot: $([ $net_before = 0 ] && echo yes || echo no)," \
 	"after the restore: $([ $net_after = 0 ] && echo yes || echo no)"
+if [ ${#VSOCK[@]} -eq 0 ]; then
+	echo "ok - snapshot: ${TESTS[$done_tests]} # SKIP $vsock_why"
+	done_tests=$((done_tests + 1))
+else
+	check $((vsock_before | vsock_after)) "echo before the snapshot: $vsock_before," \
+		"after the restore: $vsock_after (0 is an answer); held: $(cat "$tmp/hold.out")"
+fi
 
 # --- refusals through the CLI, before anything runs ---
 refused() {	# refused FILE PATTERN [FLAGS...]: exit 2 and the message
@@ -321,21 +381,21 @@ byte=$(od -An -tu1 -j $((size / 2)) -N 1 "$tmp/first.snap" | tr -d ' ')
 printf "\\x$(printf %02x $((255 - byte)))" |
 	dd of="$tmp/bad.snap" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
 cmp -s "$tmp/first.snap" "$tmp/bad.snap" && echo "# the corruption did not change the file"
-refused "$tmp/bad.snap" "is corrupted (CRC mismatch)" --disk "$DISK" --rng --balloon --net user
+refused "$tmp/bad.snap" "is corrupted (CRC mismatch)" --disk "$DISK" --rng --balloon --net user "${VSOCK[@]}"
 check $? "$refusal"
 
 head -c $((size / 3)) "$tmp/first.snap" >"$tmp/short.snap"
-r1=0; refused "$tmp/short.snap" "the file is truncated" --disk "$DISK" --rng --balloon --net user || r1=1
+r1=0; refused "$tmp/short.snap" "the file is truncated" --disk "$DISK" --rng --balloon --net user "${VSOCK[@]}" || r1=1
 d1=$refusal
-r2=0; refused "$tmp/first.snap" "no device of this VM takes" --rng --balloon --net user || r2=1
+r2=0; refused "$tmp/first.snap" "no device of this VM takes" --rng --balloon --net user "${VSOCK[@]}" || r2=1
 d2=$refusal
 check $((r1 | 0)) "$d1"
 
 r3=0; refused "$tmp/first.snap" "the snapshot has 256 MiB of RAM, --mem says 512 MiB" \
-	--mem 512M --disk "$DISK" --rng --balloon --net user || r3=1
+	--mem 512M --disk "$DISK" --rng --balloon --net user "${VSOCK[@]}" || r3=1
 check $((r2 | r3)) "without --disk: $d2" "--mem 512M: $refusal"
 
-DEV=(--disk "$DISK" --rng --balloon --net user)
+DEV=(--disk "$DISK" --rng --balloon --net user "${VSOCK[@]}")
 r1=0; refused "$tmp/diff.snap" "it is a diff snapshot: restore the full snapshot it follows first" \
 	"${DEV[@]}" || r1=1
 d1=$refusal
