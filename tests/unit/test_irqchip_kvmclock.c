@@ -202,14 +202,14 @@ static void cpuid_leaves(void **state)
 	soft_irqchip_cpuid(0x40000100, 0, 0, r);
 	assert_int_equal(r[0] | r[1] | r[2] | r[3], 0);
 
-	/* Leaf 1: APIC, TSC-deadline, hypervisor, APIC ID; never x2APIC. */
+	/* Leaf 1: APIC, x2APIC, TSC-deadline, hypervisor, APIC ID. */
 	r[0] = 0x000906ea;
 	r[1] = 0xff000800;
 	r[2] = 0x7ffafbff;
 	r[3] = 0;
 	soft_irqchip_cpuid(1, 0, 3, r);
 	assert_int_equal(r[1], 0x03000800);
-	assert_int_equal(r[2] & (1U << 21), 0);
+	assert_true(r[2] & (1U << 21));
 	assert_true(r[2] & (1U << 24));
 	assert_true(r[2] & (1U << 31));
 	assert_true(r[3] & (1U << 9));
@@ -219,6 +219,10 @@ static void cpuid_leaves(void **state)
 	r[0] = 0;
 	soft_irqchip_cpuid(6, 0, 0, r);
 	assert_true(r[0] & (1U << 2));
+	/* Leaf 0xb: the x2APIC ID in EDX, on every level. */
+	memset(r, 0, sizeof(r));
+	soft_irqchip_cpuid(0xb, 1, 3, r);
+	assert_int_equal(r[3], 3);
 	/* Anything else is left alone. */
 	r[0] = 0x12345678;
 	soft_irqchip_cpuid(7, 0, 0, r);

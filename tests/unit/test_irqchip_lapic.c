@@ -699,11 +699,10 @@ static void apic_base_msr(void **state)
 	assert_int_equal(lapic_wrmsr(l, MSR_IA32_APIC_BASE, 0xfed00000 | APIC_BASE_ENABLE),
 			 LAPIC_MSR_OK);
 	assert_int_equal(lapic_mmio_base(l), 0xfed00000);
-	/* x2APIC is not offered; reserved bits fault. */
-	assert_int_equal(lapic_wrmsr(l, MSR_IA32_APIC_BASE,
-				     LAYOUT_LAPIC_BASE | APIC_BASE_ENABLE | APIC_BASE_X2APIC),
-			 LAPIC_MSR_GP);
+	/* Reserved bits fault; so does x2APIC without enable. */
 	assert_int_equal(lapic_wrmsr(l, MSR_IA32_APIC_BASE, 1ULL << 63), LAPIC_MSR_GP);
+	assert_int_equal(lapic_wrmsr(l, MSR_IA32_APIC_BASE, LAYOUT_LAPIC_BASE | APIC_BASE_X2APIC),
+			 LAPIC_MSR_GP);
 	assert_int_equal(lapic_mmio_base(l), 0xfed00000);
 	/* The BSP flag is read-only. */
 	lapic_wrmsr(l, MSR_IA32_APIC_BASE, LAYOUT_LAPIC_BASE | APIC_BASE_ENABLE | APIC_BASE_BSP);
@@ -736,7 +735,128 @@ static void apic_base_msr(void **state)
 	assert_int_equal(lapic_mmio_base(l), (1ULL << 39) | LAYOUT_LAPIC_BASE);
 
 	assert_int_equal(lapic_rdmsr(l, 0xc0000080, &v), LAPIC_MSR_NOT_MINE);
-	assert_int_equal(lapic_wrmsr(l, 0x802, 0), LAPIC_MSR_NOT_MINE);
+	assert_int_equal(lapic_wrmsr(l, 0x900, 0), LAPIC_MSR_NOT_MINE);
+	/* The x2APIC MSRs are the chip's: #GP outside x2APIC mode. */
+	assert_int_equal(lapic_wrmsr(l, 0x802, 0), LAPIC_MSR_GP);
+}
+
+static u64 x2rd(struct lapic *l, u32 reg)
+{
+	u64 v = 0xdead;
+
+	assert_int_equal(lapic_rdmsr(l, X2APIC_MSR_BASE + (reg >> 4), &v), LAPIC_MSR_OK);
+	return v;
+}
+
+static enum lapic_msr_result x2wr(struct lapic *l, u32 reg, u64 v)
+{
+	return lapic_wrmsr(l, X2APIC_MSR_BASE + (reg >> 4), v);
+}
+
+#define X2 (LAYOUT_LAPIC_BASE | APIC_BASE_ENABLE | APIC_BASE_X2APIC)
+#define XAPIC (LAYOUT_LAPIC_BASE | APIC_BASE_ENABLE)
+
+/* IA32_APIC_BASE's mode transitions (SDM 10.12.5) and the registers as MSRs. */
+static void x2apic_mode(void **state)
+{
+	struct fixture *f = *state;
+	struct lapic *l = f->l[2];
+	u64 v;
+
+	/* In xAPIC mode the MSRs do not exist. */
+	assert_int_equal(lapic_rdmsr(l, X2APIC_MSR_BASE + 3, &v), LAPIC_MSR_GP);
+	apic_write(l, APIC_ID, 9U << 24);
+	apic_write(l, APIC_LDR, 0x40U << 24);
+	assert_int_equal(lapic_wrmsr(l, MSR_IA32_APIC_BASE, X2), LAPIC_MSR_OK);
+	/* The page is gone; the ID is the x2APIC ID, the LDR follows it. */
+	assert_int_equal(lapic_mmio_base(l), SOFT_LAPIC_OFF);
+	assert_int_equal(x2rd(l, APIC_ID), 2);
+	assert_int_equal(x2rd(l, APIC_LDR), 1U << 2);
+	assert_int_equal(x2rd(l, APIC_LVR), APIC_VERSION);
+	/* x2APIC -> xAPIC directly faults; via disabled it is allowed, not disabled -> x2APIC. */
+	assert_int_equal(lapic_wrmsr(l, MSR_IA32_APIC_BASE, XAPIC), LAPIC_MSR_GP);
+	assert_int_equal(lapic_wrmsr(l, MSR_IA32_APIC_BASE, LAYOUT_LAPIC_BASE), LAPIC_MSR_OK);
+	assert_int_equal(lapic_wrmsr(l, MSR_IA32_APIC_BASE, X2), LAPIC_MSR_GP);
+	assert_int_equal(lapic_wrmsr(l, MSR_IA32_APIC_BASE, XAPIC), LAPIC_MSR_OK);
+	assert_int_equal(apic_read(l, APIC_ID), 2U << 24);
+	assert_int_equal(apic_read(l, APIC_LDR), 0);
+	assert_int_equal(lapic_wrmsr(l, MSR_IA32_APIC_BASE, X2), LAPIC_MSR_OK);
+
+	/* Registers that do not exist, read-only and write-only ones, bits 63:32. */
+	assert_int_equal(lapic_rdmsr(l, X2APIC_MSR_BASE + (APIC_DFR >> 4), &v), LAPIC_MSR_GP);
+	assert_int_equal(lapic_rdmsr(l, X2APIC_MSR_BASE + (APIC_ICR2 >> 4), &v), LAPIC_MSR_GP);
+	assert_int_equal(lapic_rdmsr(l, X2APIC_MSR_BASE + (APIC_EOI >> 4), &v), LAPIC_MSR_GP);
+	assert_int_equal(lapic_rdmsr(l, X2APIC_MSR_BASE + (APIC_SELF_IPI >> 4), &v), LAPIC_MSR_GP);
+	assert_int_equal(x2wr(l, APIC_ID, 5), LAPIC_MSR_GP);
+	assert_int_equal(x2wr(l, APIC_LDR, 5), LAPIC_MSR_GP);
+	assert_int_equal(x2wr(l, APIC_IRR, 0), LAPIC_MSR_GP);
+	assert_int_equal(x2wr(l, APIC_TPR, 1ULL << 32), LAPIC_MSR_GP);
+	assert_int_equal(x2wr(l, APIC_EOI, 1), LAPIC_MSR_GP);
+	assert_int_equal(x2wr(l, APIC_SVR, APIC_SVR_ENABLE | 0xff), LAPIC_MSR_OK);
+	assert_int_equal(x2rd(l, APIC_SVR), APIC_SVR_ENABLE | 0xff);
+	assert_int_equal(x2wr(l, APIC_TPR, 0x20), LAPIC_MSR_OK);
+	assert_int_equal(x2rd(l, APIC_TPR), 0x20);
+	assert_int_equal(x2wr(l, APIC_TPR, 0), LAPIC_MSR_OK);
+
+	/* SELF_IPI: a fixed interrupt to itself; EOI through the MSR. */
+	assert_int_equal(x2wr(l, APIC_SELF_IPI, 0x1ff), LAPIC_MSR_GP);
+	assert_int_equal(x2wr(l, APIC_SELF_IPI, 0x55), LAPIC_MSR_OK);
+	assert_int_equal(lapic_ack_interrupt(l), 0x55);
+	assert_int_equal(x2wr(l, APIC_EOI, 0), LAPIC_MSR_OK);
+	assert_false(apic_bit(l, APIC_ISR, 0x55));
+
+	/* An INIT keeps x2APIC mode, its ID and its LDR. */
+	lapic_init_reset(l);
+	assert_int_equal(x2rd(l, APIC_LDR), 1U << 2);
+	assert_int_equal(x2rd(l, APIC_ID), 2);
+}
+
+/* Acknowledges the highest interrupt and ends it; -1 when there is none. */
+static int ack_eoi(struct lapic *l)
+{
+	int v = lapic_ack_interrupt(l);
+
+	if (v >= 0)
+		apic_write(l, APIC_EOI, 0);
+	return v;
+}
+
+/* x2APIC destinations: 32-bit physical IDs, clusters, and broadcasts. */
+static void x2apic_ipis(void **state)
+{
+	struct fixture *f = *state;
+
+	enable_all(f);
+	for (unsigned int i = 0; i < FIX_CPUS; i++)
+		assert_int_equal(lapic_wrmsr(f->l[i], MSR_IA32_APIC_BASE,
+					     X2 | (i ? 0 : APIC_BASE_BSP)), LAPIC_MSR_OK);
+	/* Physical: the 64-bit ICR names ID 3 in bits 63:32; reads back whole. */
+	assert_int_equal(x2wr(f->l[0], APIC_ICR, (3ULL << 32) | 0x61), LAPIC_MSR_OK);
+	assert_int_equal(x2rd(f->l[0], APIC_ICR), (3ULL << 32) | 0x61);
+	for (unsigned int i = 0; i < FIX_CPUS; i++)
+		assert_int_equal(ack_eoi(f->l[i]), i == 3 ? 0x61 : -1);
+	/* 0x103 is nobody: no truncation to the low byte. */
+	x2wr(f->l[0], APIC_ICR, (0x103ULL << 32) | 0x61);
+	for (unsigned int i = 0; i < FIX_CPUS; i++)
+		assert_false(lapic_has_interrupt(f->l[i]));
+	/* Logical: cluster 0, members 0, 2 and 3 (the ioapic test's 0xd). */
+	x2wr(f->l[0], APIC_ICR, (0xdULL << 32) | APIC_DEST_LOGICAL | 0x62);
+	for (unsigned int i = 0; i < FIX_CPUS; i++)
+		assert_int_equal(ack_eoi(f->l[i]), i == 1 ? -1 : 0x62);
+	/* Cluster 1 has nobody here. */
+	x2wr(f->l[0], APIC_ICR, (0x1000fULL << 32) | APIC_DEST_LOGICAL | 0x62);
+	for (unsigned int i = 0; i < FIX_CPUS; i++)
+		assert_false(lapic_has_interrupt(f->l[i]));
+	/* 0xffffffff is everyone. */
+	x2wr(f->l[0], APIC_ICR, (0xffffffffULL << 32) | 0x63);
+	for (unsigned int i = 0; i < FIX_CPUS; i++)
+		assert_int_equal(ack_eoi(f->l[i]), 0x63);
+
+	/* An IOAPIC's 8-bit logical destination to x2APIC CPUs: the same clusters. */
+	ioapic_route(f, 5, 0x64 | APIC_DEST_LOGICAL, 0x0d);
+	soft_irqchip_set_irq(f->chip, 5, true);
+	for (unsigned int i = 0; i < FIX_CPUS; i++)
+		assert_int_equal(ack_eoi(f->l[i]), i == 1 ? -1 : 0x64);
 }
 
 static void tsc_msr_is_per_vcpu(void **state)
@@ -781,6 +901,8 @@ int main(void)
 		T(pv_send_ipi),
 		T(interrupts_from_many_threads),
 		T(apic_base_msr),
+		T(x2apic_mode),
+		T(x2apic_ipis),
 		T(tsc_msr_is_per_vcpu),
 	};
 

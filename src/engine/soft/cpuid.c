@@ -15,6 +15,8 @@
 #include "engine/soft/soft.h"
 #include "engine/soft/soft_irq_glue.h"
 #include "engine/soft/sysregs.h"
+#include "machine/vcpu.h"
+#include "machine/vm.h"
 
 /* CPUID.1:EDX */
 #define F1D_FPU		(1u << 0)
@@ -51,7 +53,7 @@
 #define F87D_INVTSC	(1u << 8)
 
 #define SIGNATURE	0x00060fb1u	/* family 15, model 107, stepping 1 */
-#define MAX_BASIC	0x7u
+#define MAX_BASIC	0xbu	/* 0xb: the x2APIC ID and topology */
 #define MAX_EXT		0x80000008u
 
 #define LEAF1_EDX (F1D_FPU | F1D_PSE | F1D_TSC | F1D_MSR | F1D_PAE | F1D_CX8 | F1D_PGE | \
@@ -77,7 +79,6 @@ void cpuid_query(struct soft_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 {
 	u32 index = cpu->vcpu ? soft_cpu_index(cpu) : 0;
 
-	(void)subleaf;
 	memset(out, 0, 4 * sizeof(u32));
 	/* Out-of-range basic leaves return the highest basic leaf, as Intel documents. */
 	if (leaf > MAX_BASIC && leaf < 0x40000000u)
@@ -98,6 +99,23 @@ void cpuid_query(struct soft_cpu *cpu, u32 leaf, u32 subleaf, u32 out[4])
 		out[1] = (8u << 8) | (index << 24);
 		out[2] = LEAF1_ECX;
 		out[3] = LEAF1_EDX | (soft_irq_has_lapic(cpu) ? F1D_APIC : 0);
+		break;
+	case 0xb:
+		/*
+		 * x2APIC topology: one thread per core (level 0), all vCPUs
+		 * cores of one package (level 1, 8 ID bits as xAPIC has);
+		 * EDX, the x2APIC ID, comes from the irqchip.
+		 */
+		if (subleaf == 0) {
+			out[1] = 1;
+			out[2] = 1u << 8;
+		} else if (subleaf == 1) {
+			out[0] = 8;
+			out[1] = cpu->vcpu ? cpu->vcpu->vm->cfg->nr_cpus : 1;
+			out[2] = (2u << 8) | 1;
+		} else {
+			out[2] = subleaf & 0xff;
+		}
 		break;
 	case 0x80000000u:
 		out[0] = MAX_EXT;

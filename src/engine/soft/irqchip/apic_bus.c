@@ -19,7 +19,7 @@ static bool is_target(const struct apic_msg *m, const struct lapic *l,
 	case APIC_SH_OTHERS:
 		return l != src && lapic_hw_enabled(l);
 	default:
-		return lapic_matches(l, m->dest, m->logical);
+		return lapic_matches(l, m->dest, m->logical, m->x2dest);
 	}
 }
 

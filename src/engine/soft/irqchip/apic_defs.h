@@ -33,6 +33,7 @@
 #define APIC_SH_OTHERS		3
 
 #define APIC_BROADCAST		0xff	/* xAPIC destination: everyone */
+#define X2APIC_BROADCAST	0xffffffffU	/* x2APIC destination: everyone */
 
 /* Register offsets in the LAPIC page. */
 #define APIC_ID			0x020
@@ -56,6 +57,11 @@
 #define APIC_TMICT		0x380
 #define APIC_TMCCT		0x390
 #define APIC_TDCR		0x3e0
+#define APIC_SELF_IPI		0x3f0	/* x2APIC only */
+
+/* x2APIC mode: register offset r is MSR X2APIC_MSR_BASE + (r >> 4). */
+#define X2APIC_MSR_BASE		0x800
+#define X2APIC_MSR_LAST		0x8ff
 
 /* Version 0x14, six LVT entries (max LVT index 5), no directed EOI. */
 #define APIC_VERSION		0x00050014

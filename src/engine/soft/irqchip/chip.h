@@ -39,7 +39,8 @@ void chip_extint_notify(struct soft_irqchip *chip);
 struct apic_msg {
 	u8 vector;
 	u8 mode;		/* APIC_DM_* */
-	u8 dest;		/* xAPIC destination, 8 bits */
+	u32 dest;		/* 8 bits, or 32 with x2dest */
+	bool x2dest;		/* from an x2APIC ICR */
 	u8 shorthand;		/* APIC_SH_*, ICR only */
 	bool logical;
 	bool level_trig;

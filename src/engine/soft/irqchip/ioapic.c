@@ -96,7 +96,9 @@ void ioapic_set_irq(struct ioapic *io, unsigned int pin, bool level)
 		return;
 	pthread_mutex_lock(&io->lock);
 	if (level) {
-		if (!(io->level & bit) && !entry_level(io->redir[pin]))
+		/* A rising edge; on a masked pin it is ignored, as the 82093AA datasheet says. */
+		if (!(io->level & bit) && !entry_level(io->redir[pin]) &&
+		    !(io->redir[pin] & APIC_LVT_MASKED))
 			io->pending |= bit;
 		io->level |= bit;
 		ioapic_service(io, pin);

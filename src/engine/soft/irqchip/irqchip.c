@@ -159,12 +159,15 @@ void soft_irqchip_cpuid(u32 leaf, u32 subleaf, unsigned int cpu, u32 regs[4])
 	switch (leaf) {
 	case 1:
 		regs[1] = (regs[1] & 0x00ffffffU) | ((cpu & 0xffU) << 24);
-		regs[2] &= ~CPUID_1_ECX_X2APIC;
-		regs[2] |= CPUID_1_ECX_TSC_DEADLINE | CPUID_1_ECX_HYPERVISOR;
+		regs[2] |= CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE | CPUID_1_ECX_HYPERVISOR;
 		regs[3] |= CPUID_1_EDX_APIC;
 		break;
 	case 6:
 		regs[0] |= CPUID_6_EAX_ARAT;
+		break;
+	case 0xb:
+		/* The x2APIC ID, on every level of the topology the engine gave. */
+		regs[3] = cpu;
 		break;
 	default:
 		/* Other hypervisor leaves: nothing, so Linux stops at KVM's. */

@@ -79,7 +79,7 @@ struct lapic *soft_irqchip_lapic(struct soft_irqchip *chip, unsigned int cpu);
 
 /*
  * CPUID: adjusts the APIC-related bits of a leaf the engine computed
- * (leaf 1: APIC present, TSC-deadline, no x2APIC, hypervisor present,
+ * (leaf 1: APIC present, TSC-deadline, x2APIC, hypervisor present,
  * initial APIC ID) and fills the KVM leaves 0x40000000-0x400000ff.
  * regs is eax, ebx, ecx, edx.
  */

@@ -163,12 +163,25 @@ void lapic_accept(struct lapic *l, unsigned int mode, u8 vector, bool level_trig
 	lapic_kick(l);
 }
 
-bool lapic_matches(const struct lapic *l, u8 dest, bool logical)
+bool lapic_matches(const struct lapic *l, u32 dest, bool logical, bool x2dest)
 {
-	u8 ldr;
+	u32 ldr;
 
 	if (!lapic_hw_enabled(l))
 		return false;
+	if (dest == X2APIC_BROADCAST)
+		return true;
+	if (lapic_x2apic(l)) {
+		/* 0xff from an 8-bit sender (IOAPIC, MSI) stays a broadcast, as in KVM. */
+		if (!x2dest && dest == APIC_BROADCAST)
+			return true;
+		if (!logical)
+			return dest == lapic_apic_id(l);
+		/* Cluster in 31:16, a set of its members in 15:0. */
+		ldr = lapic_load(&l->ldr);
+		return (ldr >> 16) == (dest >> 16) && (ldr & dest & 0xffff);
+	}
+	dest &= 0xff;	/* an x2APIC sender to an xAPIC one: the low byte */
 	if (dest == APIC_BROADCAST)
 		return true;
 	if (!logical)
@@ -289,7 +302,8 @@ void lapic_init_reset(struct lapic *l)
 	 */
 	if (lapic_load(&l->apic_base) & APIC_BASE_BSP)
 		lapic_store(&l->lvt[LVT_LINT0], APIC_DM_EXTINT << APIC_DM_SHIFT);
-	lapic_store(&l->ldr, 0);
+	/* In x2APIC mode, the LDR follows the ID, read-only. */
+	lapic_store(&l->ldr, lapic_x2apic(l) ? lapic_x2apic_ldr(lapic_apic_id(l)) : 0);
 	lapic_store(&l->dfr, 0xffffffffU);
 	lapic_store(&l->svr, 0xffU);
 	lapic_store(&l->esr_pending, 0);

@@ -89,9 +89,24 @@ static inline bool lapic_sw_enabled(const struct lapic *l)
 	return lapic_hw_enabled(l) && (lapic_load(&l->svr) & APIC_SVR_ENABLE);
 }
 
-static inline u8 lapic_apic_id(const struct lapic *l)
+/* x2APIC mode (IA32_APIC_BASE.EXTD): registers are MSRs, IDs 32 bits. */
+static inline bool lapic_x2apic(const struct lapic *l)
 {
-	return lapic_load(&l->id) >> 24;
+	return lapic_load(&l->apic_base) & APIC_BASE_X2APIC;
+}
+
+/* The APIC ID: the ID register's bits 31:24, or all of it in x2APIC mode. */
+static inline u32 lapic_apic_id(const struct lapic *l)
+{
+	u32 id = lapic_load(&l->id);
+
+	return lapic_x2apic(l) ? id : id >> 24;
+}
+
+/* The x2APIC logical ID: cluster (ID 19:4) in 31:16, one bit for ID 3:0. */
+static inline u32 lapic_x2apic_ldr(u32 x2apic_id)
+{
+	return ((x2apic_id >> 4) << 16) | (1U << (x2apic_id & 0xf));
 }
 
 /*
@@ -100,8 +115,11 @@ static inline u8 lapic_apic_id(const struct lapic *l)
  */
 void lapic_accept(struct lapic *l, unsigned int mode, u8 vector, bool level_trig);
 
-/* Any thread: whether this LAPIC is named by an xAPIC destination. */
-bool lapic_matches(const struct lapic *l, u8 dest, bool logical);
+/*
+ * Any thread: whether this LAPIC is named by a destination: 32 bits from
+ * an x2APIC ICR (x2dest), else 8 bits (xAPIC ICR, IOAPIC, MSI).
+ */
+bool lapic_matches(const struct lapic *l, u32 dest, bool logical, bool x2dest);
 
 /* Records an error in ESR and raises the error LVT. */
 void lapic_error(struct lapic *l, u32 esr_bits);
@@ -121,6 +139,10 @@ void lapic_eoi(struct lapic *l);
 
 /* Owner: sends the IPI described by ICR (lapic_regs.c -> apic_bus.c). */
 void lapic_send_ipi(struct lapic *l);
+
+/* Owner: x2APIC register access through MSRs (lapic_regs.c); false is #GP. */
+bool lapic_x2apic_read(struct lapic *l, u32 reg, u64 *value);
+bool lapic_x2apic_write(struct lapic *l, u32 reg, u64 value);
 
 /* Owner: the timer (lapic_timer.c). */
 void lapic_timer_reset(struct lapic *l);

@@ -7,19 +7,34 @@
 #include "engine/soft/irqchip/chip.h"
 #include "lib/log.h"
 
-/* BSP (read-only), enable and the base address; no x2APIC. */
-#define APIC_BASE_WRITABLE (APIC_BASE_ENABLE | APIC_BASE_ADDR_MASK)
+/* BSP (read-only), enable, x2APIC and the base address. */
+#define APIC_BASE_WRITABLE (APIC_BASE_ENABLE | APIC_BASE_X2APIC | APIC_BASE_ADDR_MASK)
+#define APIC_BASE_MODE (APIC_BASE_ENABLE | APIC_BASE_X2APIC)
 
 static enum lapic_msr_result write_apic_base(struct lapic *l, u64 value)
 {
 	u64 old = lapic_load(&l->apic_base);
+	u64 old_mode = old & APIC_BASE_MODE, mode = value & APIC_BASE_MODE;
 
 	if (value & ~(APIC_BASE_WRITABLE | APIC_BASE_BSP)) {
-		pr_warn_once("lapic: IA32_APIC_BASE write %#llx sets reserved bits or x2APIC",
+		pr_warn_once("lapic: IA32_APIC_BASE write %#llx sets reserved bits",
 			     (unsigned long long)value);
 		return LAPIC_MSR_GP;
 	}
+	/*
+	 * SDM 10.12.5: x2APIC without enable is invalid, and x2APIC mode is
+	 * left only to disabled, and entered only from xAPIC mode.
+	 */
+	if (mode == APIC_BASE_X2APIC ||
+	    (old_mode == APIC_BASE_MODE && mode == APIC_BASE_ENABLE) ||
+	    (old_mode == 0 && mode == APIC_BASE_MODE))
+		return LAPIC_MSR_GP;
 	lapic_store(&l->apic_base, (value & APIC_BASE_WRITABLE) | (old & APIC_BASE_BSP));
+	/* Into x2APIC mode: the ID becomes the x2APIC ID, the LDR follows it. */
+	if (old_mode == APIC_BASE_ENABLE && mode == APIC_BASE_MODE) {
+		lapic_store(&l->id, l->index);
+		lapic_store(&l->ldr, lapic_x2apic_ldr(l->index));
+	}
 	/*
 	 * Re-enabling after a hardware disable starts from the power-up state
 	 * (SDM 10.4.3), APIC ID included, which an INIT keeps.
@@ -71,6 +86,11 @@ static void write_tsc(struct lapic *l, u64 value)
 
 enum lapic_msr_result lapic_rdmsr(struct lapic *l, u32 msr, u64 *value)
 {
+	if (msr >= X2APIC_MSR_BASE && msr <= X2APIC_MSR_LAST) {
+		if (!lapic_x2apic(l) || !lapic_x2apic_read(l, (msr - X2APIC_MSR_BASE) << 4, value))
+			return LAPIC_MSR_GP;
+		return LAPIC_MSR_OK;
+	}
 	switch (msr) {
 	case MSR_IA32_APIC_BASE:
 		*value = lapic_load(&l->apic_base);
@@ -96,6 +116,11 @@ enum lapic_msr_result lapic_rdmsr(struct lapic *l, u32 msr, u64 *value)
 
 enum lapic_msr_result lapic_wrmsr(struct lapic *l, u32 msr, u64 value)
 {
+	if (msr >= X2APIC_MSR_BASE && msr <= X2APIC_MSR_LAST) {
+		if (!lapic_x2apic(l) || !lapic_x2apic_write(l, (msr - X2APIC_MSR_BASE) << 4, value))
+			return LAPIC_MSR_GP;
+		return LAPIC_MSR_OK;
+	}
 	switch (msr) {
 	case MSR_IA32_APIC_BASE:
 		return write_apic_base(l, value);

@@ -152,10 +152,12 @@ void lapic_reg_write(struct lapic *l, u32 reg, u32 value)
 void lapic_send_ipi(struct lapic *l)
 {
 	u32 lo = l->icr_lo;
+	bool x2 = lapic_x2apic(l);
 	struct apic_msg m = {
 		.vector = lo & APIC_VECTOR_MASK,
 		.mode = (lo >> APIC_DM_SHIFT) & 7,
-		.dest = l->icr_hi >> 24,
+		.dest = x2 ? l->icr_hi : l->icr_hi >> 24,
+		.x2dest = x2,
 		.shorthand = (lo >> APIC_SHORTHAND_SHIFT) & 3,
 		.logical = lo & APIC_DEST_LOGICAL,
 		.level_trig = lo & APIC_TRIGGER_LEVEL,
@@ -170,6 +172,74 @@ void lapic_send_ipi(struct lapic *l)
 	}
 	m.lowest = m.mode == APIC_DM_LOWEST;
 	apic_bus_deliver(l->chip, &m, l);
+}
+
+/*
+ * x2APIC registers (SDM 10.12.1.2): the xAPIC ones but DFR, ICR2, APR and
+ * RRD, plus SELF_IPI; ICR is one 64-bit register with a 32-bit
+ * destination. Reading a write-only register, writing a read-only one,
+ * or setting bits 63:32 of a 32-bit one is #GP; so are non-zero EOI and
+ * ESR writes.
+ */
+static bool x2apic_reg_exists(u32 reg)
+{
+	unsigned int i;
+
+	if (reg_is_lvt(reg, &i))
+		return true;
+	if ((reg >= APIC_ISR && reg < APIC_IRR + 0x80))	/* ISR, TMR, IRR */
+		return true;
+	switch (reg) {
+	case APIC_ID: case APIC_LVR: case APIC_TPR: case APIC_PPR: case APIC_EOI:
+	case APIC_LDR: case APIC_SVR: case APIC_ESR: case APIC_ICR: case APIC_TMICT:
+	case APIC_TMCCT: case APIC_TDCR: case APIC_SELF_IPI:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool lapic_x2apic_read(struct lapic *l, u32 reg, u64 *value)
+{
+	if (!x2apic_reg_exists(reg) || reg == APIC_EOI || reg == APIC_SELF_IPI)
+		return false;
+	if (reg == APIC_ICR)
+		*value = (u64)l->icr_hi << 32 | l->icr_lo;
+	else
+		*value = lapic_reg_read(l, reg);
+	return true;
+}
+
+bool lapic_x2apic_write(struct lapic *l, u32 reg, u64 value)
+{
+	if (!x2apic_reg_exists(reg) || (reg != APIC_ICR && value >> 32))
+		return false;
+	switch (reg) {
+	case APIC_ID: case APIC_LVR: case APIC_PPR: case APIC_LDR: case APIC_TMCCT:
+		return false;
+	case APIC_EOI:
+	case APIC_ESR:
+		if (value)
+			return false;
+		break;
+	case APIC_SELF_IPI:
+		if (value & ~(u64)APIC_VECTOR_MASK)
+			return false;
+		/* A fixed, edge-triggered IPI to this LAPIC alone; ICR keeps its value. */
+		lapic_accept(l, APIC_DM_FIXED, (u8)value, false);
+		return true;
+	case APIC_ICR:
+		l->icr_hi = (u32)(value >> 32);
+		l->icr_lo = (u32)value & ~APIC_DELIVERY_PENDING;
+		lapic_send_ipi(l);
+		return true;
+	default:
+		if (reg >= APIC_ISR && reg < APIC_IRR + 0x80)
+			return false;
+		break;
+	}
+	lapic_reg_write(l, reg, (u32)value);
+	return true;
 }
 
 s64 lapic_pv_send_ipi(struct lapic *l, u64 lo, u64 hi, u64 min, u64 icr, bool op64)
@@ -222,7 +292,8 @@ u64 lapic_mmio_base(const struct lapic *l)
 {
 	u64 base = lapic_load(&l->apic_base);
 
-	if (!(base & APIC_BASE_ENABLE))
+	/* Disabled, or in x2APIC mode: the page is gone. */
+	if ((base & (APIC_BASE_ENABLE | APIC_BASE_X2APIC)) != APIC_BASE_ENABLE)
 		return SOFT_LAPIC_OFF;
 	return base & APIC_BASE_ADDR_MASK;
 }
