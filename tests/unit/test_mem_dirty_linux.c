@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Device writes in the dirty log, end to end: Linux on the soft engine
- * (2 vCPUs, so the clearing read waits for both) reads a virtio-blk disk whose every 4 KiB block starts with a salted
- * marker. The log is cleared once the guest is up and waiting, then the
+ * (2 vCPUs, so a clearing read waits for both) reads a virtio-blk disk
+ * whose every 4 KiB block starts with a salted marker. The log is cleared
+ * once the guest is up and waiting, then the
  * guest reads the whole disk into its page cache (init_on_alloc=0: no CPU
  * store touches those pages, only the device's DMA). Every guest page that
  * then holds a block must be in the log, which only the virtqueue's
