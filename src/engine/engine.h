@@ -90,8 +90,8 @@ struct engine_ops {
 	 * pages vCPUs wrote since the start or the last clear; with clear, it
 	 * then clears exactly the bits it reported. It returns -ENOENT while
 	 * logging is off, -EOPNOTSUPP when it cannot read without clearing.
-	 * The soft engine can keep such a bitmap on its write path (or through
-	 * write-protected TLB entries) and copy it out here.
+	 * kvm: engine/kvm/kvm_dirty.c; soft: engine/soft/dirty.h. Writes by
+	 * Kiln's devices are not the engine's: mem/dirty_dma.h logs them.
 	 */
 	int (*set_dirty_logging)(struct vm *vm, bool on);
 	int (*get_dirty_log)(struct vm *vm, unsigned int region, unsigned long *bitmap,
