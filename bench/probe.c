@@ -235,6 +235,14 @@ static void print_value(const char *key, const char *name, double v)
 		printf("%s_%s=none\n", key, name);
 }
 
+static void print_kib(const char *key, long kib)
+{
+	if (kib >= 0)
+		printf("%s=%ld\n", key, kib);
+	else
+		printf("%s=none\n", key);
+}
+
 static const char *add_marker(const char *name, const char *text)
 {
 	if (nr_markers == MAX_MARKERS + 1 || !*text || strlen(text) > MAX_TEXT)
@@ -382,15 +390,11 @@ int main(int argc, char **argv)
 		if (!markers[i].name && !sample.taken)
 			printf("rss_kib=none\nhwm_kib=none\npss_kib=none\nram_rss_kib=none\n");
 	if (sample.taken) {
-		printf("rss_kib=%ld\nhwm_kib=%ld\n", sample.rss_kib, sample.hwm_kib);
-		if (sample.pss_kib >= 0)
-			printf("pss_kib=%ld\n", sample.pss_kib);
-		else
-			printf("pss_kib=none\n");
-		if (sample.ram_rss_kib >= 0)
-			printf("ram_rss_kib=%ld\n", sample.ram_rss_kib);
-		else
-			printf("ram_rss_kib=none\n");
+		/* A process that has just exited has no VmRSS left to read. */
+		print_kib("rss_kib", sample.rss_kib);
+		print_kib("hwm_kib", sample.hwm_kib);
+		print_kib("pss_kib", sample.pss_kib);
+		print_kib("ram_rss_kib", sample.ram_rss_kib);
 	}
 	return 0;
 }
