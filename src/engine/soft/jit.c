@@ -16,6 +16,7 @@
 #include "engine/soft/jit.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -40,6 +41,13 @@ struct jit_arena {
 	size_t data_used;	/* entries */
 	unsigned int threshold;
 	struct jit_stats stats;
+	/*
+	 * KILN_SOFT_JIT_PERFMAP=1: /tmp/perf-PID.map names each compiled
+	 * block after its guest RIP, for perf report; the code itself is in
+	 * the arena (KILN_SOFT_JIT_DUMP=FILE writes it out at exit).
+	 */
+	FILE *perfmap;
+	const char *dump;
 };
 
 /* ---------------------------------------------------------------------- */
@@ -49,7 +57,7 @@ struct jit_arena {
 enum jkind {
 	JK_NONE, JK_ALU, JK_MOV, JK_INCDEC, JK_SHIFT, JK_PUSH, JK_POP, JK_PUSHI, JK_LEA,
 	JK_MOVZX, JK_MOVSX, JK_JMP, JK_JCC, JK_CALL, JK_RET, JK_END, JK_NOP, JK_SETCC,
-	JK_CMOV, JK_IMUL2, JK_FUSED, JK_NOTNEG,
+	JK_CMOV, JK_IMUL2, JK_FUSED, JK_NOTNEG, JK_MUL1,
 };
 
 /* Sets of guest conditions (bit n: condition n) the host flags can answer. */
@@ -116,6 +124,7 @@ static void jdesc_init(void)
 			for (unsigned int m = 0; m < 2; m++)
 				jdesc_add(op_notneg[k][m][s], JK_NOTNEG, k, m, size);
 		jdesc_add(op_imul2[s], JK_IMUL2, 0, 0, size);
+		jdesc_add(op_mul1[s], JK_MUL1, 0, 0, size);
 	}
 	jdesc_add(op_push_reg[3], JK_PUSH, 0, 0, 8);
 	jdesc_add(op_pop_reg[3], JK_POP, 0, 0, 8);
@@ -409,9 +418,11 @@ static bool flags_dead_after(const struct block *b, unsigned int i)
 		const struct insn *in = &b->insns[j];
 		const struct jdesc *d = jdesc_of(in->fn);
 		bool mem = in->flags & INSN_MEM;
+		unsigned int count;
 
 		if (!d)
 			return false;
+		count = in->imm & (d->size == 8 ? 63 : 31);
 		switch (d->kind) {
 		case JK_MOV: case JK_MOVZX: case JK_MOVSX:
 			if (mem)
@@ -424,12 +435,24 @@ static bool flags_dead_after(const struct block *b, unsigned int i)
 		case JK_FUSED:
 			return true;
 		case JK_SHIFT:
-			return !mem && d->op >= 4 && !(in->sub & 8) &&
-			       (in->imm & (d->size == 8 ? 63 : 31)) != 0;
+			if (mem)
+				return false;
+			/*
+			 * Compiled rotates by an immediate and shifts by CL
+			 * (which may keep the flags) write some flags and read
+			 * none: look past them.
+			 */
+			if ((d->op < 2 && !(in->sub & 8) && count) || (d->op >= 4 && (in->sub & 8)))
+				continue;
+			return d->op >= 4 && !(in->sub & 8) && count != 0;
 		case JK_NOTNEG:
+			if (!mem && !d->op)
+				continue;	/* NOT: no flags */
 			return !mem && d->op;
 		case JK_IMUL2:
 			return !mem;
+		case JK_MUL1:
+			return !mem && (in->sub == 4 || in->sub == 5) && d->size >= 4;
 		default:
 			return false;
 		}
@@ -964,6 +987,35 @@ static bool compile_imul2(struct jctx *c, const struct insn *in, const struct jd
 	return true;
 }
 
+/*
+ * One-operand MUL and IMUL of 32 or 64 bits: RDX:RAX = RAX * r/m, the
+ * host's instruction, and the interpreter's record (CC_K_MUL, the low
+ * half, CF = OF = the overflow).
+ */
+static bool compile_mul1(struct jctx *c, const struct insn *in, const struct jdesc *d)
+{
+	struct emitter *e = &c->e;
+	unsigned int size = d->size;
+	static const u8 grp3[] = { 0xf7 };
+
+	if ((in->sub != 4 && in->sub != 5) || size < 4)
+		return false;
+	if (in->flags & INSN_MEM) {
+		emit_mem_load(c, in, size);
+		e_mov_rr(e, H_RCX, H_RAX);
+	} else {
+		e_load(e, size, H_RCX, H_RBX, goff(in->rm));
+	}
+	e_load(e, size, H_RAX, H_RBX, goff(GPR_RAX));
+	e_op_rr(e, size, grp3, 1, in->sub, H_RCX);	/* mul/imul rcx */
+	e_setcc(e, COND_B, H_R9);
+	e_store(e, 8, H_RBX, goff(GPR_RAX), H_RAX);	/* 32 bits: zero-extended */
+	e_store(e, 8, H_RBX, goff(GPR_RDX), H_RDX);
+	emit_cc(c, CC_K_MUL, size, H_RAX, H_R9);
+	c->fl = (1u << COND_O) | (1u << COND_NO) | (1u << COND_B) | (1u << COND_AE);
+	return true;
+}
+
 /* The fused CMP/TEST + Jcc pair: in + 1 is the Jcc. */
 static bool compile_fused(struct jctx *c, const struct insn *in, const struct jdesc *d)
 {
@@ -1003,6 +1055,7 @@ static bool compile_one(struct jctx *c, const struct insn *in)
 	case JK_NOTNEG: ok = compile_notneg(c, in, d); break;
 	case JK_CMOV: ok = compile_cmov(c, in, d->op); break;
 	case JK_IMUL2: ok = compile_imul2(c, in, d); break;
+	case JK_MUL1: ok = compile_mul1(c, in, d); break;
 	case JK_NOP: ok = true; break;
 	default: ok = false; break;
 	}
@@ -1472,6 +1525,9 @@ void jit_compile(struct soft_cpu *cpu, struct block *b)
 	ja->stats.calls += called;
 	ja->stats.bailouts += tail;
 	ja->stats.bytes = ja->used;
+	if (ja->perfmap)
+		fprintf(ja->perfmap, "%lx %zx kiln_jit_%llx_%u_at_%zx\n", (unsigned long)(uintptr_t)(ja->rx + off),
+			c->e.pos, (unsigned long long)b->pc, b->n, off);
 	pthread_mutex_unlock(&ja->lock);
 	/*
 	 * Published: the next entry into the block runs the compiled code.
@@ -1516,6 +1572,16 @@ struct jit_arena *jit_arena_create(void)
 	env = getenv("KILN_SOFT_JIT_THRESHOLD");
 	if (env)
 		ja->threshold = strtoul(env, NULL, 0) ?: 1;
+	env = getenv("KILN_SOFT_JIT_PERFMAP");
+	if (env && !strcmp(env, "1")) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+		ja->perfmap = fopen(path, "a");
+		if (ja->perfmap)
+			setvbuf(ja->perfmap, NULL, _IOLBF, 0);
+	}
+	ja->dump = getenv("KILN_SOFT_JIT_DUMP");
 	return ja;
 fail:
 	pr_warn("soft: no executable memory for the block compiler: %m (interpreting only)");
@@ -1531,10 +1597,25 @@ fail:
 	return NULL;
 }
 
+/* KILN_SOFT_JIT_DUMP: the code, for objdump -D -b binary -mi386:x86-64. */
+static void dump_arena(const struct jit_arena *ja)
+{
+	FILE *f = fopen(ja->dump, "w");
+
+	if (!f || fwrite(ja->rw, 1, ja->used, f) != ja->used)
+		pr_warn("soft: cannot write the compiled code to %s: %m", ja->dump);
+	if (f)
+		fclose(f);
+}
+
 void jit_arena_destroy(struct jit_arena *ja)
 {
 	if (!ja)
 		return;
+	if (ja->dump)
+		dump_arena(ja);
+	if (ja->perfmap)
+		fclose(ja->perfmap);
 	munmap(ja->rw, JIT_ARENA_SIZE);
 	munmap(ja->rx, JIT_ARENA_SIZE);
 	munmap(ja->data, JIT_DATA_SIZE);
