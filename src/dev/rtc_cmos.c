@@ -501,6 +501,8 @@ static void rtc_destroy(void *opaque)
  * clock, which is kept: after a restore the RTC reads the host's time
  * shifted as before, so the time spent in the file passes for the guest.
  */
+#define RTC_SNAP_MAX_NS (4000000000LL * NSEC_PER_SEC)	/* ~127 years */
+
 static void rtc_save(void *opaque, struct snap_writer *w)
 {
 	struct rtc *r = opaque;
@@ -527,6 +529,10 @@ static int rtc_load(void *opaque, struct snap_reader *r)
 	last = snap_get_u64(r, "the last update");
 	if (snap_reader_failed(r))
 		return -1;
+	/* Within a century or so of the host's clock: the sums cannot overflow. */
+	if (offset < -RTC_SNAP_MAX_NS || offset > RTC_SNAP_MAX_NS || last < -RTC_SNAP_MAX_NS ||
+	    last > RTC_SNAP_MAX_NS + host_now_ns())
+		return snap_fail(r, "the clock offset or last update is out of range");
 	pthread_mutex_lock(&rtc->lock);
 	rtc->index = index;
 	rtc->nmi_mask = nmi_mask;

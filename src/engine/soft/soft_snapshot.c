@@ -190,6 +190,13 @@ static int cpu_parse(struct soft_cpu *cpu, struct soft_cpu *t, struct snap_reade
 		return snap_fail(r, "reserved bits set in CR0 %#llx, CR4 %#llx or EFER %#llx",
 				 (unsigned long long)t->cr0, (unsigned long long)t->cr4,
 				 (unsigned long long)t->efer);
+	/* Modes the CPU can be in: the interpreter relies on them. */
+	if (((t->cr0 & CR0_PG) && !(t->cr0 & CR0_PE)) ||
+	    !!(t->efer & EFER_LMA) != ((t->efer & EFER_LME) && (t->cr0 & CR0_PG)) ||
+	    ((t->efer & EFER_LMA) && !(t->cr4 & CR4_PAE)))
+		return snap_fail(r, "CR0 %#llx, CR4 %#llx and EFER %#llx are not a mode the "
+				 "CPU can be in", (unsigned long long)t->cr0,
+				 (unsigned long long)t->cr4, (unsigned long long)t->efer);
 	if (t->fx.mxcsr & ~MXCSR_MASK_SUPPORTED)
 		return snap_fail(r, "MXCSR %#x has reserved bits set", t->fx.mxcsr);
 	if (t->inject_vector >= 0 && t->inject_vector < 32)

@@ -149,6 +149,11 @@ static int lapic_load_section(void *opaque, struct snap_reader *r)
 		return -1;
 	if (!t->divide || (t->divide & (t->divide - 1)))
 		return snap_fail(r, "the timer's divider %u is not a power of two", t->divide);
+	/* An armed periodic timer divides by its period (lapic_timer_update). */
+	if (t->deadline_ns != SOFT_TIME_NEVER &&
+	    (!t->period_ns || t->period_ns > (u64)UINT32_MAX * 128))
+		return snap_fail(r, "the armed timer's period %llu ns is impossible",
+				 (unsigned long long)t->period_ns);
 	if (n.events & ~(LAPIC_EV_NMI | LAPIC_EV_INIT | LAPIC_EV_SIPI | LAPIC_EV_EXTINT))
 		return snap_fail(r, "unknown pending events %#x", n.events);
 	if (n.kvmclock.enabled &&
@@ -351,8 +356,9 @@ static int pit_load(void *opaque, struct snap_reader *r)
 		c->write_hi = snap_get_bool(r, "the write flip-flop");
 		c->write_lo = snap_get_u8(r, "a half-written count");
 		c->edges_done = snap_get_u64(r, "the edges delivered");
-		if (c->loaded && !c->count)
-			snap_fail(r, "a loaded PIT channel has count 0");
+		/* pit_load's invariants: the count divides, modes 2 and 3 need 2. */
+		if (c->loaded && c->count < ((c->mode == 2 || c->mode == 3) ? 2 : 1))
+			snap_fail(r, "a loaded PIT channel in mode %u has count %u", c->mode, c->count);
 	}
 	port61 = snap_get_max(r, 1, 0xf, "port 0x61");
 	deadline = get_time(r, pit->chip, "the PIT deadline");
