@@ -58,15 +58,3 @@ int dma_write(struct vm *vm, u16 sid, u64 addr, const void *buf, u64 len)
 {
 	return dma_rw(vm, sid, addr, (u8 *)buf, len, true);
 }
-
-bool iommu_remaps_interrupts(const struct vm *vm)
-{
-	return vm && vm->iommu && vm->iommu->ops->remap_msi;
-}
-
-int iommu_remap_msi(struct vm *vm, u32 sid, u64 *addr, u32 *data)
-{
-	if (!iommu_remaps_interrupts(vm))
-		return 0;
-	return vm->iommu->ops->remap_msi(vm->iommu->opaque, sid, addr, data);
-}

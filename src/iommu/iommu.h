@@ -3,8 +3,7 @@
 #define KILN_IOMMU_IOMMU_H
 
 #include "lib/types.h"
-
-struct vm;
+#include "machine/vm.h"
 
 /*
  * What a DMA-capable device or an interrupt source sees of an IOMMU, whichever
@@ -54,13 +53,26 @@ int iommu_create_from_config(struct vm *vm);
 int dma_read(struct vm *vm, u16 sid, u64 addr, void *buf, u64 len);
 int dma_write(struct vm *vm, u16 sid, u64 addr, const void *buf, u64 len);
 
+/*
+ * Inline, so that interrupt controllers (the soft engine's IOAPIC) call
+ * them without linking the IOMMU models in.
+ */
+
 /* True when vm has an IOMMU that may remap interrupts. */
-bool iommu_remaps_interrupts(const struct vm *vm);
+static inline bool iommu_remaps_interrupts(const struct vm *vm)
+{
+	return vm && vm->iommu && vm->iommu->ops->remap_msi;
+}
 
 /*
  * Remaps an interrupt message when vm has an IOMMU; returns 0 (deliver
  * addr/data) or -1 (blocked). Without an IOMMU it leaves them alone.
  */
-int iommu_remap_msi(struct vm *vm, u32 sid, u64 *addr, u32 *data);
+static inline int iommu_remap_msi(struct vm *vm, u32 sid, u64 *addr, u32 *data)
+{
+	if (!iommu_remaps_interrupts(vm))
+		return 0;
+	return vm->iommu->ops->remap_msi(vm->iommu->opaque, sid, addr, data);
+}
 
 #endif

@@ -40,7 +40,8 @@ static bool do_wait(struct vtd *v, const u64 d[2])
 		if (guest_write(&v->vm->mem, d[1] & ~3ULL, &status, sizeof(status)))
 			return false;
 	}
-	if (d[0] & WAIT_IF) {
+	/* An IWC software has not cleared yet already stands for this one. */
+	if ((d[0] & WAIT_IF) && !(v->ics & VTD_ICS_IWC)) {
 		v->ics |= VTD_ICS_IWC;
 		vtd_event(v, false);
 	}

@@ -309,6 +309,26 @@ static void queued_invalidation(void **state)
 	assert_int_equal(reg_read(vm, VTD_REG_ICS, 4), VTD_ICS_IWC);
 	assert_int_equal(msis.n, 1);
 	assert_int_equal(msis.data, 0x62);
+	/* Until software clears IWC, another wait raises no new interrupt. */
+	put_desc(vm, 4, 0x5 | 1ULL << 4, 0);
+	reg_write(vm, VTD_REG_IQT, 5 << 4, 8);
+	assert_int_equal(msis.n, 1);
+	reg_write(vm, VTD_REG_ICS, VTD_ICS_IWC, 4);
+	assert_int_equal(reg_read(vm, VTD_REG_ICS, 4), 0);
+	put_desc(vm, 5, 0x5 | 1ULL << 4, 0);
+	reg_write(vm, VTD_REG_IQT, 6 << 4, 8);
+	assert_int_equal(msis.n, 2);
+	reg_write(vm, VTD_REG_ICS, VTD_ICS_IWC, 4);
+	/* Back to an empty queue at 4, as the rest of the test expects. */
+	reg_write(vm, VTD_REG_GCMD, 0, 4);
+	reg_write(vm, VTD_REG_IQT, 0, 8);
+	gcmd_set(vm, VTD_GCMD_QIE);
+	put_desc(vm, 0, 0x1, 0);
+	put_desc(vm, 1, 0x1, 0);
+	put_desc(vm, 2, 0x1, 0);
+	put_desc(vm, 3, 0x1, 0);
+	reg_write(vm, VTD_REG_IQT, 4 << 4, 8);
+	assert_int_equal(reg_read(vm, VTD_REG_IQH, 8), 4 << 4);
 	/* An unknown descriptor stops the queue on it with IQE. */
 	put_desc(vm, 4, 0x3, 0);	/* device-TLB: ECAP.DT is clear */
 	put_desc(vm, 5, 0x1, 0);
