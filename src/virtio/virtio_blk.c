@@ -17,7 +17,7 @@
 #include "virtio/virtio_dev.h"
 #include "virtio/virtio_devices.h"
 
-#define BLK_QUEUE_SIZE		256
+#define BLK_QUEUE_SIZE		512
 #define BLK_SIZE_MAX		(1U << 20)	/* per segment */
 #define BLK_MAX_SECTORS		(1U << 22)	/* per discard or write-zeroes: 2 GiB */
 #define BLK_DISCARD_ALIGN	8		/* sectors: a 4 KiB file-system block */

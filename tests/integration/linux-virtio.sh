@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# virtio-net (slirp), virtio-balloon, virtio-vsock, virtio-rng and hvc0
+# virtio-net (slirp), virtio-blk, virtio-balloon, virtio-vsock, virtio-rng and hvc0
 # with the real Linux guest (tools/mkguest) and its own drivers, on the
 # soft engine (tests/integration/linux-lib.sh). Prints TAP.
 #
@@ -24,6 +24,7 @@ TESTS=(
 	"net: the guest fetches a page from a server on the host's loopback (10.0.2.2)"
 	"net: the host reaches a guest listener through hostfwd"
 	"net: 4 MiB host -> guest -> host through slirp arrive intact (sha256 both ways; offloads, MTU 65520)"
+	"blk: the guest reads an 8 MiB image intact (1 MiB and 4 KiB O_DIRECT) and writes it back (copy + flush)"
 	"balloon: inflating by 64 MiB lowers Kiln's RSS by at least 48 MiB"
 	"balloon: the guest's statistics reach GET /balloon/statistics"
 	"vsock: the guest connects to CID 2 and gets an answer (PATH_P)"
@@ -199,25 +200,44 @@ gsha=$(tr -d '\r' <"$tmp/bulk.out" | sed -n 's/^guest-sha: \([0-9a-f]*\) .*/\1/p
 	grep -q '^mtu: 65520' "$tmp/bulk.out" && [ "$linux_rc" -eq 0 ]
 check 5 $? "host sent $sent; the guest got $gsha; the host got back $back" "$(linux_console 6)"
 
-# --- 7, 8: the balloon through the control API ---
+# --- 7: virtio-blk, read and written through the guest's own driver ---
+# An 8 MiB image of random bytes: the guest hashes it whole in 1 MiB and in
+# 4 KiB O_DIRECT reads (2048 requests one at a time), then copies its first
+# half over its second with O_DIRECT writes and a flush. The host checks
+# both hashes and the image afterwards.
+head -c $((8 << 20)) /dev/urandom >"$tmp/disk.img"
+img_sha=$(sha256sum "$tmp/disk.img" | cut -d' ' -f1)
+half_sha=$(head -c $((4 << 20)) "$tmp/disk.img" | sha256sum | cut -d' ' -f1)
+linux_boot blk "$INITRD" "dd if=/dev/vda bs=1M iflag=direct 2>/dev/null | sha256sum | sed 's/^/big-sha: /'; dd if=/dev/vda bs=4k iflag=direct 2>/dev/null | sha256sum | sed 's/^/small-sha: /'; dd if=/dev/vda of=/dev/vda bs=1M count=4 seek=4 iflag=direct oflag=direct conv=fsync 2>/dev/null && echo copied" \
+	--disk "$tmp/disk.img"
+linux_wait "^copied" "$LINUX_LIMIT"
+linux_finish 60
+big=$(sed -n 's/^big-sha: \([0-9a-f]*\) .*/\1/p' "$tmp/blk.out")
+small=$(sed -n 's/^small-sha: \([0-9a-f]*\) .*/\1/p' "$tmp/blk.out")
+second=$(tail -c $((4 << 20)) "$tmp/disk.img" | sha256sum | cut -d' ' -f1)
+[ "$big" = "$img_sha" ] && [ "$small" = "$img_sha" ] && [ "$second" = "$half_sha" ] &&
+	grep -q '^copied' "$tmp/blk.out" && [ "$linux_rc" -eq 0 ]
+check 6 $? "image $img_sha; the guest read $big (1 MiB) and $small (4 KiB); second half $second, first $half_sha" "$(linux_console 6)"
+
+# --- 8, 9: the balloon through the control API ---
 
 if ! command -v curl >/dev/null; then
-	skip "${TESTS[6]}" "curl is not installed"
 	skip "${TESTS[7]}" "curl is not installed"
+	skip "${TESTS[8]}" "curl is not installed"
 else
 	linux_balloon "$tmp/api.sock"
-	check 6 $? "$linux_balloon_diag" "$(linux_console 4)"
+	check 7 $? "$linux_balloon_diag" "$(linux_console 4)"
 	echo "# balloon: $linux_balloon_diag"
 	total=$(grep -o '"total_memory": [0-9]*' <<<"$linux_balloon_stats" | grep -o '[0-9]*$')
 	[ "${total:-0}" -gt $((100 * 1024 * 1024)) ] && grep -q '"free_memory"' <<<"$linux_balloon_stats"
-	check 7 $? "$linux_balloon_stats"
+	check 8 $? "$linux_balloon_stats"
 fi
 
-# --- 9, 10: vsock, with a static helper and the vsock modules added to the initramfs ---
+# --- 10, 11: vsock, with a static helper and the vsock modules added to the initramfs ---
 
 if ! why=$(linux_vsock_initrd "$tmp" 2>&1); then
-	skip "${TESTS[8]}" "$why"
 	skip "${TESTS[9]}" "$why"
+	skip "${TESTS[10]}" "$why"
 	exit 0
 fi
 uds=$tmp/v.sock
@@ -262,6 +282,6 @@ EOF
 done
 linux_finish 60
 grep -q "^vsock-reply: host-answers:$vmsg" "$tmp/vsock.out" && [ "$linux_rc" -eq 0 ]
-check 8 $? "$(linux_console 6)" "$(linux_exit)"
+check 9 $? "$(linux_console 6)" "$(linux_exit)"
 [[ "$reply" =~ ^OK\ [0-9]+\ FROM-THE-HOST$ ]] && grep -q '^vsock-echo-done' "$tmp/vsock.out"
-check 9 $? "host got: '$reply'" "$(linux_console 6)"
+check 10 $? "host got: '$reply'" "$(linux_console 6)"

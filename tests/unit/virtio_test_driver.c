@@ -30,6 +30,7 @@ static struct {
 	pthread_mutex_t lock;
 	unsigned int n;
 	u32 data[MSI_LOG];
+	pthread_t from[MSI_LOG];	/* the thread that sent it */
 	bool level[NR_GSIS];
 } irqs = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -47,8 +48,10 @@ static void vtd_send_msi(struct vm *vm, u64 addr, u32 data)
 	(void)vm;
 	(void)addr;
 	pthread_mutex_lock(&irqs.lock);
-	if (irqs.n < MSI_LOG)
+	if (irqs.n < MSI_LOG) {
+		irqs.from[irqs.n] = pthread_self();
 		irqs.data[irqs.n++] = data;
+	}
 	pthread_mutex_unlock(&irqs.lock);
 }
 
@@ -65,6 +68,17 @@ unsigned int vtd_msi_count(u32 data)
 	pthread_mutex_lock(&irqs.lock);
 	for (unsigned int i = 0; i < irqs.n; i++)
 		c += irqs.data[i] == data;
+	pthread_mutex_unlock(&irqs.lock);
+	return c;
+}
+
+unsigned int vtd_msi_from_self(void)
+{
+	unsigned int c = 0;
+
+	pthread_mutex_lock(&irqs.lock);
+	for (unsigned int i = 0; i < irqs.n; i++)
+		c += pthread_equal(irqs.from[i], pthread_self()) != 0;
 	pthread_mutex_unlock(&irqs.lock);
 	return c;
 }
