@@ -149,8 +149,12 @@ static int lapic_load_section(void *opaque, struct snap_reader *r)
 		return -1;
 	if (!t->divide || (t->divide & (t->divide - 1)))
 		return snap_fail(r, "the timer's divider %u is not a power of two", t->divide);
-	/* An armed periodic timer divides by its period (lapic_timer_update). */
+	/*
+	 * An armed periodic timer divides by its period (lapic_timer_update);
+	 * one-shot and TSC-deadline timers do not use it.
+	 */
 	if (t->deadline_ns != SOFT_TIME_NEVER &&
+	    ((n.lvt[LVT_TIMER] >> APIC_TIMER_MODE_SHIFT) & 3) == APIC_TIMER_PERIODIC &&
 	    (!t->period_ns || t->period_ns > (u64)UINT32_MAX * 128))
 		return snap_fail(r, "the armed timer's period %llu ns is impossible",
 				 (unsigned long long)t->period_ns);
