@@ -25,7 +25,7 @@ fuzz_suite() {
 		return 0
 	fi
 	fuzz_build=$(realpath -m "${BUILD:-build}/fuzz")
-	if ! make -s -C tests/fuzz BUILD="$fuzz_build" "$fuzz_build/$target" >"$tmp/build.log" 2>&1; then
+	if ! make -s -j2 -C tests/fuzz BUILD="$fuzz_build" "$fuzz_build/$target" >"$tmp/build.log" 2>&1; then
 		echo "not ok - $suite: the fuzz target builds"
 		sed 's/^/#   /' "$tmp/build.log" | tail -n 20
 		return 0
