@@ -27,7 +27,7 @@ KSM_TIMEOUT=${KSM_TIMEOUT:-90}
 
 TESTS=(
 	"ksmd merges three identical guests"
-	"Kiln reports its merged pages: 0 before, the touched pages after (API)"
+	"Kiln reports its merged pages: /proc's count before, the touched pages after (API)"
 	"the summed proportional RSS falls by two guests' worth"
 	"--stats at exit: merged pages and share of guest RAM"
 	"KSM settings are restored"
@@ -89,6 +89,8 @@ merged_min() {	# the smallest /proc/PID/ksm_merging_pages of the guests
 sums
 rss0=$rss pss0=$pss avail0=$avail
 api0=$(api_merged)
+# 0 unless ksmd ran before we stopped it (a host where it was already on).
+proc0=$(cat "/proc/${guest_pid[g1]}/ksm_merging_pages")
 
 echo 5000 >$KSM/pages_to_scan
 echo 10 >$KSM/sleep_millisecs
@@ -113,10 +115,10 @@ else
 fi
 
 name=${TESTS[1]}
-if [ "$api0" = 0 ] && [ -n "$api1" ] && [ "$api1" -ge "$want" ]; then
+if [ "$api0" = "$proc0" ] && [ -n "$api1" ] && [ "$api1" -ge "$want" ]; then
 	ok "$name"
 else
-	not_ok "$name" "GET /stats ksm_merged_pages: '$api0' before, '$api1' after (want 0, >= $want)"
+	not_ok "$name" "GET /stats ksm_merged_pages: '$api0' before, '$api1' after (want $proc0, >= $want)"
 fi
 note "Kiln (guest 1, GET /stats): ksm_merged_pages $api0 -> $api1"
 
