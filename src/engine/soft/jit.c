@@ -234,6 +234,16 @@ struct jctx {
 	bool dead;		/* the running insn's flags are overwritten unread */
 	bool not_rot;		/* cc_op is known not to be CC_K_ROT */
 	bool failed;
+	/*
+	 * Register forwarding: the guest register (0-15) whose whole value
+	 * the previous instruction left in host RAX as it stored it, or -1;
+	 * fwd_size is the size of that write (4: zero-extended). `wrote` is
+	 * being set for the next instruction; `fwd` holds for the running
+	 * one until its first load clobbers RAX (emit_gpr_load() callers).
+	 * Stores still go to cpu->gpr: this only saves the reload.
+	 */
+	int fwd, wrote;
+	unsigned int fwd_size, wrote_size;
 };
 
 static s32 goff(unsigned int r)
@@ -466,6 +476,29 @@ static void emit_reg_write(struct jctx *c, unsigned int r, unsigned int size, un
 	if (size == 4)
 		e_op_rr(&c->e, 4, (const u8[]){ 0x89 }, 1, h, h);	/* zero-extend */
 	e_store(&c->e, size == 4 ? 8 : size, H_RBX, goff(r), h);
+	if (h == H_RAX && size >= 4 && r < 16) {
+		c->wrote = (int)r;
+		c->wrote_size = size;
+	}
+}
+
+/*
+ * h = guest register r (size bytes, zero-extended), from RAX when the
+ * previous instruction left it there (c->fwd), else from cpu->gpr. Only
+ * for an instruction's first loads, before anything else touched RAX.
+ */
+static void emit_gpr_load(struct jctx *c, unsigned int size, unsigned int h, unsigned int r)
+{
+	struct emitter *e = &c->e;
+
+	if (c->fwd < 0 || (unsigned int)c->fwd != r || size < 4) {
+		e_load(e, size, h, H_RBX, goff(r));
+		return;
+	}
+	if (size == 4 && c->fwd_size == 8)
+		e_op_rr(e, 4, (const u8[]){ 0x89 }, 1, H_RAX, h);	/* mov h32, eax */
+	else if (h != H_RAX)
+		e_mov_rr(e, h, H_RAX);
 }
 
 /* True when the host flags answer guest condition cond right now. */
@@ -477,6 +510,7 @@ static bool flags_ok(const struct jctx *c, unsigned int cond)
 /* Calls a helper with (cpu [, a1]) and leaves its result in RAX. */
 static void emit_call2(struct jctx *c, const void *fn, bool with_a1, u64 a1)
 {
+	c->wrote = c->fwd = -1;
 	e_mov_rr(&c->e, H_RDI, H_RBX);
 	if (with_a1)
 		e_mov_imm(&c->e, H_RSI, a1);
@@ -577,16 +611,18 @@ static bool compile_alu(struct jctx *c, const struct insn *in, const struct jdes
 
 	if (in->flags & INSN_LOCK)
 		return false;
-	if (carry)
+	if (carry) {
 		emit_carry_in(c);
+		c->fwd = -1;
+	}
 	switch (d->form) {
 	case FORM_RR:
 	case FORM_RI:
 		if (d->form == FORM_RR)
-			e_load(e, size, H_RCX, H_RBX, goff(in->reg));
+			emit_gpr_load(c, size, H_RCX, in->reg);
 		else
 			e_mov_imm(e, H_RCX, in->imm);
-		e_load(e, size, H_RAX, H_RBX, goff(in->rm));
+		emit_gpr_load(c, size, H_RAX, in->rm);
 		emit_alu_core(c, op, size);
 		if (wb)
 			emit_reg_write(c, in->rm, size, H_RAX);
@@ -626,7 +662,7 @@ static bool compile_mov(struct jctx *c, const struct insn *in, const struct jdes
 
 	switch (d->form) {
 	case FORM_RR:
-		e_load(e, size, H_RAX, H_RBX, goff(in->reg));
+		emit_gpr_load(c, size, H_RAX, in->reg);
 		emit_reg_write(c, in->rm, size, H_RAX);
 		return true;
 	case FORM_RI:
@@ -713,6 +749,7 @@ static void emit_rotate_cc(struct jctx *c)
 		e_mov_rr(e, H_RSI, H_RCX);
 		e_call_abs(e, jit_rotate_cc);
 		e_patch_here(e, done);
+		c->wrote = -1;		/* the call clobbered RAX */
 	}
 	c->not_rot = false;
 	c->fl = 0;
@@ -726,8 +763,10 @@ static void emit_shift_load(struct jctx *c, const struct insn *in, unsigned int 
 	if (mem) {
 		emit_mem_rmw(c, in, size);
 		(sx ? e_load_sx : e_load)(e, size, H_RAX, H_RDX, 0);
+	} else if (!sx || size == 8) {
+		emit_gpr_load(c, size, H_RAX, in->rm);
 	} else {
-		(sx ? e_load_sx : e_load)(e, size, H_RAX, H_RBX, goff(in->rm));
+		e_load_sx(e, size, H_RAX, H_RBX, goff(in->rm));
 	}
 }
 
@@ -972,11 +1011,12 @@ static bool compile_imul2(struct jctx *c, const struct insn *in, const struct jd
 	if (in->flags & INSN_MEM) {
 		emit_mem_load(c, in, size);
 		e_mov_rr(e, H_RCX, H_RAX);
+		c->fwd = -1;
 	} else {
-		e_load(e, size, H_RCX, H_RBX, goff(in->rm));
+		emit_gpr_load(c, size, H_RCX, in->rm);
 	}
 	if (in->opcode == 0x1af)
-		e_load(e, size, H_RAX, H_RBX, goff(in->reg));
+		emit_gpr_load(c, size, H_RAX, in->reg);
 	else
 		e_mov_imm(e, H_RAX, in->imm);
 	e_imul_rr(e, size, H_RAX, H_RCX);
@@ -1023,10 +1063,10 @@ static bool compile_fused(struct jctx *c, const struct insn *in, const struct jd
 	const struct insn *j = in + 1;
 
 	if (d->form == FORM_RR)
-		e_load(e, d->size, H_RCX, H_RBX, goff(in->reg));
+		emit_gpr_load(c, d->size, H_RCX, in->reg);
 	else
 		e_mov_imm(e, H_RCX, in->imm);
-	e_load(e, d->size, H_RAX, H_RBX, goff(in->rm));
+	emit_gpr_load(c, d->size, H_RAX, in->rm);
 	emit_alu_core(c, d->op, d->size);
 	emit_cond_exit(c, j, j->sub, j->imm, j->pcoff + j->len);
 	return true;
@@ -1466,6 +1506,7 @@ void jit_compile(struct soft_cpu *cpu, struct block *b)
 	if (!c->shadow)
 		goto out;
 	c->e = (struct emitter){ .buf = rw, .size = JIT_MAX_BLOCK_CODE };
+	c->fwd = c->wrote = -1;
 
 	e_push(&c->e, H_RBX);
 	e_mov_rr(&c->e, H_RBX, H_RDI);
@@ -1474,6 +1515,9 @@ void jit_compile(struct soft_cpu *cpu, struct block *b)
 		const struct jdesc *d = jdesc_of(in->fn);
 
 		c->dead = false;
+		c->fwd = c->wrote;
+		c->fwd_size = c->wrote_size;
+		c->wrote = -1;
 		/* A fused CMP/TEST + Jcc pair ends the block. */
 		if (d && d->kind == JK_FUSED && i + 2 == n) {
 			compile_fused(c, in, d);
