@@ -64,12 +64,12 @@ bench_blk() {	# SIDE I
 	ops=$(tr -d '\r' <"$log" | sed -n 's/^randread: \([0-9]*\) reads of 4096 bytes in .*/\1/p' | tail -1)
 	for step in "write:$w" "read:$r" "random reads:$q"; do
 		if [ "${step#*:}" = none ]; then
-			not_available blk "$side" "the guest's ${step%:*} did not finish: $(failure "blk-$side-$2")"
+			run_failed blk "$side" "the guest's ${step%:*} did not finish: $(failure "blk-$side-$2")"
 			return 0
 		fi
 	done
 	if [ -z "$ops" ]; then
-		not_available blk "$side" "randread printed no count (log: $log)"
+		run_failed blk "$side" "randread printed no count (log: $log)"
 		return 0
 	fi
 	add blk.write "$side" "$(mb_per_s $((blk_mib << 20)) "$w")"

@@ -18,6 +18,10 @@ exits_not_available() {	# SIDE REASON
 	not_available exits "$1" "$2"
 	not_available exits_irqchip "$1" "$2"
 }
+exits_run_failed() {	# SIDE REASON
+	run_failed exits "$1" "$2"
+	run_failed exits_irqchip "$1" "$2"
+}
 host_tool kvm-raw
 exit_loop=$(cd "$BUILD" && pwd)/guests/exit_loop.elf
 EXITS_TIMEOUT=120
@@ -41,9 +45,11 @@ bench_exits() {	# SIDE I
 			--marker "done=exit_loop: done"
 		t=$(interval start done)
 		if [ "${res[status]}" != "exit 1" ] || [ "$t" = none ]; then
-			exits_not_available kiln "exit_loop did not pass on --accel kvm: $(failure "$tag")"
+			exits_run_failed kiln "exit_loop did not pass on --accel kvm: $(failure "$tag")"
 			return 0
 		fi
+		run_ok exits kiln
+		run_ok exits_irqchip kiln
 		add exits.ns kiln "$(ns_per_exit "$t")"
 		add exits_irqchip.ns kiln "$(ns_per_exit "$t")"
 	else
@@ -64,9 +70,10 @@ raw_loop() {	# GROUP TAG [--irqchip]
 	run_probe "$tag" $EXITS_TIMEOUT
 	t=$(sed -n 's/^exits=[0-9]* seconds=\([0-9.]*\) .*/\1/p' "$work/$tag.log")
 	if [ "${res[status]}" != "exit 0" ] || [ -z "$t" ]; then
-		not_available "$group" qemu "kvm-raw $* failed: $(failure "$tag")"
+		run_failed "$group" qemu "kvm-raw $* failed: $(failure "$tag")"
 		return 1
 	fi
+	run_ok "$group" qemu
 }
 
 exits_rows() {

@@ -84,26 +84,28 @@ net_steps() {	# NET IFACE GUEST-IP HOST-IP
 
 # Checks one network's transfer after the run and adds its samples.
 net_result() {	# NET SIDE I
-	local net=$1 side=$2 out=$work/netpeer-$1-$2-$3.out got line kv
+	local net=$1 side=$2 out=$work/netpeer-$1-$2-$3.out got line kv group=net
 	local -A r=()
+	[ "$net" = user ] || group=$net
 	while read -r line; do
 		for kv in $line; do r[${kv%%=*}]=${kv#*=}; done
 	done <"$out"
 	got=$(tr -d '\r' <"$work/net-$side-$3.log" | sed -n "s/^net-rx-$net: \([0-9]*\)$/\1/p" | tail -1)
 	if [ "${r[rx_bytes]:-0}" != "$net_bytes" ] || [ "${r[tx_bytes]:-0}" != "$net_bytes" ] ||
 	   [ "$got" != "$net_bytes" ]; then
-		not_available "$net" "$side" "$net_bytes bytes each way: the host got ${r[rx_bytes]:-none}, sent ${r[tx_bytes]:-none}, the guest got ${got:-none}; $(grep -m1 . "${out%.out}.err" || failure "net-$side-$3")"
+		run_failed "$group" "$side" "over $net, $net_bytes bytes each way: the host got ${r[rx_bytes]:-none}, sent ${r[tx_bytes]:-none}, the guest got ${got:-none}; $(grep -m1 . "${out%.out}.err" || failure "net-$side-$3")"
 		return
 	fi
+	run_ok "$group" "$side"
 	add "net.$net.g2h" "$side" "$(mb_per_s "$net_bytes" "${r[rx_s]}")"
 	add "net.$net.h2g" "$side" "$(mb_per_s "$net_bytes" "${r[tx_s]}")"
 }
 
 bench_net() {	# SIDE I
-	local side=$1 nets=() net steps
+	local side=$1 nets=() net steps booted
 	skipped net "$side" && return 0
 	net_prefix=${tap_ns:+ip netns exec $tap_ns}
-	start_netpeer user 127.0.0.1 "$side" "$2" || { not_available net "$side" "netpeer did not start"; return 0; }
+	start_netpeer user 127.0.0.1 "$side" "$2" || { run_failed net "$side" "netpeer did not start"; return 0; }
 	nets=(user)
 	steps=$(net_steps user eth0 10.0.2.15 10.0.2.2)
 	if [ -n "$tap_ns" ] && [ -z "${na[tap.$side]:-}" ]; then
@@ -111,20 +113,22 @@ bench_net() {	# SIDE I
 			nets+=(tap)
 			steps+=$(net_steps tap eth1 "$TAP_GUEST" "$TAP_HOST")
 		else
-			not_available tap "$side" "netpeer did not start in $tap_ns"
+			run_failed tap "$side" "netpeer did not start in $tap_ns"
 		fi
 	fi
 	cmdline[net]="$CMDLINE_BASE -- sh -c \"$steps\""
 	cmd_prefix=$net_prefix
-	if ! boot_linux net net "$side" "$2" && [ ${#nets[@]} -gt 1 ]; then
-		not_available tap "$side" "${na[net.$side]}"
+	booted=yes
+	if ! boot_linux net net "$side" "$2"; then
+		booted=
+		[ ${#nets[@]} -eq 1 ] || run_failed tap "$side" "${failed_runs[-1]#*: }"
 	fi
 	cmd_prefix=
 	for net in "${nets[@]}"; do
 		# Done by now, unless the guest never finished with it.
 		kill "${peer_pid[$net]}" 2>/dev/null || true
 		wait "${peer_pid[$net]}" 2>/dev/null || true
-		[ -n "${na[net.$side]:-}" ] || net_result "$net" "$side" "$2"
+		[ -z "$booted" ] || net_result "$net" "$side" "$2"
 	done
 }
 
