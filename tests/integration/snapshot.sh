@@ -30,6 +30,7 @@ TESTS=(
 	"after the restore, the balloon keeps its size and still inflates"
 	"virtio-net: the host reaches the guest through hostfwd before and after the restore"
 	"virtio-vsock: a connection open at the snapshot is reset in the guest, and new ones work"
+	"virtio-console: hvc0 echoes through its socket before the snapshot and after the restore"
 	"a corrupted snapshot is refused with a clear error (exit 2)"
 	"a truncated snapshot is refused with a clear error (exit 2)"
 	"a snapshot with other RAM, or without its disk, is refused (exit 2)"
@@ -44,6 +45,7 @@ tmp=$(mktemp -d)
 linux_tmp=$tmp
 cleanup() {
 	[ -n "$linux_pid" ] && kill -9 "$linux_pid" 2>/dev/null && wait "$linux_pid" 2>/dev/null
+	[ -n "${hvc_pid:-}" ] && kill "$hvc_pid" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -166,6 +168,8 @@ truncate -s 1M "$DISK"
 # A listener answers "pong" on port 8080 (reached through slirp's hostfwd).
 # Each round also reads virtio-rng: the loop stalls if that queue breaks.
 NET_UP='ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; (while :; do echo pong | nc -l -p 8080 >/dev/null; done) & '
+# hvc0 echoes each line back with "hvc:" in front (raw mode, no tty echo).
+HVC_UP='exec 3<>/dev/hvc0; stty raw -echo <&3; (while read -r l <&3; do echo hvc:$l >&3; done) & '
 # With the vsock modules: an echo server on vsock port 6000, restarted
 # whenever a connection ends. One is held open across the snapshot: only
 # the transport reset after the restore lets the guest drop it and listen
@@ -210,6 +214,40 @@ ping_guest() {
 	done
 	return 1
 }
+# hvc0's host side: Kiln connects to this socket, once per run. Connection
+# k gets "pingK" until the guest echoes it; then "okK" goes to hvc.seen.
+cat >"$tmp/hvc.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(4)
+k = 0
+while True:
+    c, _ = s.accept()
+    k += 1
+    # Again every second: the guest may not be reading hvc0 yet.
+    c.settimeout(1)
+    data = b""
+    for _ in range(120):
+        try:
+            c.sendall(b"ping%d\n" % k)
+            d = c.recv(256)
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+        if not d:
+            break
+        data += d
+        if b"hvc:ping%d" % k in data:
+            break
+    if b"hvc:ping%d" % k in data:
+        open(sys.argv[2], "a").write("ok%d\n" % k)
+PY
+python3 "$tmp/hvc.py" "$tmp/hvc.sock" "$tmp/hvc.seen" &
+hvc_pid=$!
+for ((i = 0; i < 50; i++)); do [ -S "$tmp/hvc.sock" ] && break; sleep 0.1; done
+HVC=(--virtio-console "socket=$tmp/hvc.sock")
 UDS=$tmp/vsock.sock
 VSOCK=(--vsock "cid=3,uds=$UDS")
 INITRD_RUN=$LINUX_GUEST/initramfs.cpio.gz
@@ -246,8 +284,8 @@ vsock_try() {	# vsock_try: the echo works within 20 s
 	done
 	return 1
 }
-linux_boot run1 "$INITRD_RUN" "$NET_UP$LOOP" --mem ${RAM_MIB}M --disk "$DISK" \
-	--cpus 2 --rng --balloon --net "$NET" "${VSOCK[@]}" --api-sock "$SOCK"
+linux_boot run1 "$INITRD_RUN" "$HVC_UP$NET_UP$LOOP" --mem ${RAM_MIB}M --disk "$DISK" \
+	--cpus 2 --rng --balloon --net "$NET" "${VSOCK[@]}" "${HVC[@]}" --api-sock "$SOCK"
 if ! wait_count "$tmp/run1.out" 5 "$LINUX_LIMIT"; then
 	linux_finish 0
 	grep -q "$LINUX_MARKER" "$tmp/run1.out" || skip_rest "$(linux_no_boot_reason)"
@@ -317,7 +355,7 @@ check $([ -n "$D1" ] && [ "$D1" -ge "${A:-0}" ] && [ "$D1" -le $((${A:-0} + 2)) 
 SOCK2=$tmp/api2.sock
 : >"$tmp/run2.out"
 "$KILN" run --restore "$tmp/first.snap" --restore "$tmp/diff.snap" --disk "$DISK" --rng --balloon \
-	--net "$NET" "${VSOCK[@]}" --api-sock "$SOCK2" \
+	--net "$NET" "${VSOCK[@]}" "${HVC[@]}" --api-sock "$SOCK2" \
 	</dev/null >"$tmp/run2.out" 2>"$tmp/run2.err" &
 linux_pid=$!
 linux_name=run2
@@ -333,6 +371,7 @@ check $([ -n "$R1" ] && [ "$R1" -gt "$A" ] && [ "$R1" -le $((A + 2)) ] &&
 	"stderr: $(tail -n 3 "$tmp/run2.err")" "console: $(tail -n 3 "$tmp/run2.out")"
 
 net_after=0; ping_guest || net_after=1
+for ((i = 0; i < 100; i++)); do grep -q ok2 "$tmp/hvc.seen" 2>/dev/null && break; sleep 0.2; done
 [ -n "$vsock_hold_pid" ] && kill "$vsock_hold_pid" 2>/dev/null
 vsock_after=0
 [ ${#VSOCK[@]} -gt 0 ] && { vsock_try || vsock_after=1; }
@@ -357,6 +396,7 @@ check $([ "$b_target" = 8 ] && [ "$b_actual" = 8 ] && [ "$b_after" = 16 ]; echo 
 
 check $((net_before | net_after)) "pong before the snapshot: $([ $net_before = 0 ] && echo yes || echo no)," \
 	"after the restore: $([ $net_after = 0 ] && echo yes || echo no)"
+hvc_seen=$(tr '\n' ' ' <"$tmp/hvc.seen" 2>/dev/null)
 if [ ${#VSOCK[@]} -eq 0 ]; then
 	echo "ok - snapshot: ${TESTS[$done_tests]} # SKIP $vsock_why"
 	done_tests=$((done_tests + 1))
@@ -364,6 +404,7 @@ else
 	check $((vsock_before | vsock_after)) "echo before the snapshot: $vsock_before," \
 		"after the restore: $vsock_after (0 is an answer); held: $(cat "$tmp/hold.out")"
 fi
+check $([[ $hvc_seen == "ok1 ok2 " ]]; echo $?) "echoed: ${hvc_seen:-nothing} (ok1: run 1, ok2: restored)"
 
 # --- refusals through the CLI, before anything runs ---
 refused() {	# refused FILE PATTERN [FLAGS...]: exit 2 and the message
@@ -381,21 +422,21 @@ byte=$(od -An -tu1 -j $((size / 2)) -N 1 "$tmp/first.snap" | tr -d ' ')
 printf "\\x$(printf %02x $((255 - byte)))" |
 	dd of="$tmp/bad.snap" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
 cmp -s "$tmp/first.snap" "$tmp/bad.snap" && echo "# the corruption did not change the file"
-refused "$tmp/bad.snap" "is corrupted (CRC mismatch)" --disk "$DISK" --rng --balloon --net user "${VSOCK[@]}"
+refused "$tmp/bad.snap" "is corrupted (CRC mismatch)" --disk "$DISK" --rng --balloon --net user "${VSOCK[@]}" "${HVC[@]}"
 check $? "$refusal"
 
 head -c $((size / 3)) "$tmp/first.snap" >"$tmp/short.snap"
-r1=0; refused "$tmp/short.snap" "the file is truncated" --disk "$DISK" --rng --balloon --net user "${VSOCK[@]}" || r1=1
+r1=0; refused "$tmp/short.snap" "the file is truncated" --disk "$DISK" --rng --balloon --net user "${VSOCK[@]}" "${HVC[@]}" || r1=1
 d1=$refusal
-r2=0; refused "$tmp/first.snap" "no device of this VM takes" --rng --balloon --net user "${VSOCK[@]}" || r2=1
+r2=0; refused "$tmp/first.snap" "no device of this VM takes" --rng --balloon --net user "${VSOCK[@]}" "${HVC[@]}" || r2=1
 d2=$refusal
 check $((r1 | 0)) "$d1"
 
 r3=0; refused "$tmp/first.snap" "the snapshot has 256 MiB of RAM, --mem says 512 MiB" \
-	--mem 512M --disk "$DISK" --rng --balloon --net user "${VSOCK[@]}" || r3=1
+	--mem 512M --disk "$DISK" --rng --balloon --net user "${VSOCK[@]}" "${HVC[@]}" || r3=1
 check $((r2 | r3)) "without --disk: $d2" "--mem 512M: $refusal"
 
-DEV=(--disk "$DISK" --rng --balloon --net user "${VSOCK[@]}")
+DEV=(--disk "$DISK" --rng --balloon --net user "${VSOCK[@]}" "${HVC[@]}")
 r1=0; refused "$tmp/diff.snap" "it is a diff snapshot: restore the full snapshot it follows first" \
 	"${DEV[@]}" || r1=1
 d1=$refusal
