@@ -162,7 +162,8 @@ struct tlb_extra {
 #define TLB_SUPER 0
 #define TLB_USER 1
 
-#define JMP_CACHE_BITS 12
+/* 16384 entries (128 KiB): a Linux boot misses half as often as with 4096. */
+#define JMP_CACHE_BITS 14
 #define JMP_CACHE_SIZE (1u << JMP_CACHE_BITS)
 
 /* ---------------------------------------------------------------------- */
