@@ -51,36 +51,20 @@ struct vm *vm_create(const struct vm_config *cfg)
 	struct cpu_state bsp;
 	struct vm *vm;
 	char why[256];
-	u8 *ram;
 
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return NULL;
-	vm->cfg = cfg;
-	vm->signal_fd = -1;
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	pthread_mutex_init(&vm->pause_lock, NULL);
-	pthread_cond_init(&vm->pause_cond, NULL);
-	bus_init(&vm->pio_bus, "pio");
-	bus_init(&vm->mmio_bus, "mmio");
+	if (vm_skeleton_init(vm, cfg))
+		goto fail;
 
 	vm->engine = engine_select(cfg->accel, why, sizeof(why));
 	if (!vm->engine) {
 		pr_err("%s", why);
 		goto fail;
 	}
-	vm->loop = event_loop_create();
-	if (!vm->loop)
+	if (vm_skeleton_add_ram(vm))
 		goto fail;
-	ram = ram_create(cfg->mem_size, &cfg->ram);
-	if (!ram)
-		goto fail;
-	vm->mem.base = ram;
-	vm->mem.map_size = cfg->mem_size;
-	if (memmap_build(&vm->memmap, &vm->mem, ram, cfg->mem_size)) {
-		pr_err("cannot lay out %" PRIu64 " bytes of guest RAM", cfg->mem_size);
-		goto fail;
-	}
 	if (vm->engine->vm_create(vm))
 		goto fail;
 	if (vm_create_vcpus(vm))
@@ -128,14 +112,8 @@ void vm_destroy(struct vm *vm)
 	}
 	if (vm->engine && vm->engine_data)
 		vm->engine->vm_destroy(vm);
-	dirty_dma_release(&vm->mem);
-	ram_free(vm->mem.base, vm->mem.map_size);
 	snap_registry_free(vm->snap);
-	if (vm->signal_fd >= 0)
-		close(vm->signal_fd);
-	event_loop_destroy(vm->loop);
-	bus_destroy(&vm->pio_bus);
-	bus_destroy(&vm->mmio_bus);
+	vm_skeleton_release(vm);
 	free(vm);
 }
 

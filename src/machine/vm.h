@@ -92,6 +92,19 @@ struct vm *vm_create(const struct vm_config *cfg);
 int vm_run(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
+/*
+ * The machine's skeleton (machine/vm_skeleton.c), which vm_create() and the
+ * tests that build a struct vm by hand share. vm_skeleton_init() fills a
+ * zeroed vm: cfg, no signalfd yet, the stop and pause locks, both buses and
+ * the event loop. vm_skeleton_add_ram() maps cfg->mem_size bytes of guest
+ * RAM as cfg->ram asks and lays them out (machine/memmap.h). Both return -1
+ * on error (add_ram prints why); vm_skeleton_release() undoes whatever of
+ * them was done, and is the end of vm_destroy().
+ */
+int vm_skeleton_init(struct vm *vm, const struct vm_config *cfg);
+int vm_skeleton_add_ram(struct vm *vm);
+void vm_skeleton_release(struct vm *vm);
+
 /* Any thread (a device, a vCPU, a signal handler's thread): stop the VM. */
 void vm_request_stop(struct vm *vm, enum vm_stop_reason reason, int exit_code);
 bool vm_stopping(struct vm *vm);
