@@ -138,7 +138,7 @@ void config_usage(FILE *out)
 		"                       a virtio-net card on user-mode networking (libslirp: DHCP\n"
 		"                       and DNS on 10.0.2.0/24, the host at 10.0.2.2) or a tap\n"
 		"                       (repeatable, up to %d; hostfwd repeatable); user's MTU\n"
-		"                       is 65520 unless mtu=N (68..65520) says otherwise\n"
+		"                       is 16384 unless mtu=N (68..65520) says otherwise\n"
 		"  --balloon [size=MIB][,deflate-on-oom][,free-page-reporting]\n"
 		"                       a virtio-balloon device, inflated to MIB at start\n"
 		"  --vsock cid=N,uds=PATH\n"

@@ -23,7 +23,7 @@ TESTS=(
 	"net: the guest gets 10.0.2.15 from slirp's DHCP"
 	"net: the guest fetches a page from a server on the host's loopback (10.0.2.2)"
 	"net: the host reaches a guest listener through hostfwd"
-	"net: 4 MiB host -> guest -> host through slirp arrive intact (sha256 both ways; offloads, MTU 65520)"
+	"net: 4 MiB host -> guest -> host through slirp arrive intact (sha256 both ways; offloads, MTU 16384)"
 	"blk: the guest reads an 8 MiB image intact (1 MiB and 4 KiB O_DIRECT) and writes it back (copy + flush)"
 	"balloon: inflating by 64 MiB lowers Kiln's RSS by at least 48 MiB"
 	"balloon: the guest's statistics reach GET /balloon/statistics"
@@ -165,7 +165,7 @@ check 4 $? "host read '$got', expected '$gmark'" "$(linux_console 4)"
 # --- 6: a bulk transfer each way, checked end to end ---
 # The host serves random bytes; the guest hashes what it got and sends it
 # back; the host hashes what came back. This runs the checksum offloads
-# (NEEDS_CSUM filled in on the host, DATA_VALID on receive) and 64 KiB
+# (NEEDS_CSUM filled in on the host, DATA_VALID on receive) and 16 KiB
 # frames, where a wrong sum or a lost segment would show.
 cat >"$tmp/bulk.py" <<'EOF'
 import hashlib, os, socket, sys
@@ -197,7 +197,7 @@ sent=$(sed -n 's/^sent //p' "$tmp/bulk.result" 2>/dev/null)
 back=$(sed -n 's/^back //p' "$tmp/bulk.result" 2>/dev/null)
 gsha=$(tr -d '\r' <"$tmp/bulk.out" | sed -n 's/^guest-sha: \([0-9a-f]*\) .*/\1/p')
 [ -n "$sent" ] && [ "$gsha" = "$sent" ] && [ "$back" = "$sent $((4 << 20))" ] &&
-	grep -q '^mtu: 65520' "$tmp/bulk.out" && [ "$linux_rc" -eq 0 ]
+	grep -q '^mtu: 16384' "$tmp/bulk.out" && [ "$linux_rc" -eq 0 ]
 check 5 $? "host sent $sent; the guest got $gsha; the host got back $back" "$(linux_console 6)"
 
 # --- 7: virtio-blk, read and written through the guest's own driver ---

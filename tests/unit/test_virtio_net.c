@@ -769,7 +769,7 @@ static void test_slirp_tcp_to_host_loopback(void **state)
 	close(l);
 }
 
-/* User networking offers its MTU, 65520 unless mtu= said otherwise. */
+/* User networking offers its MTU, NET_SLIRP_MTU unless mtu= said otherwise. */
 static void test_slirp_mtu(void **state)
 {
 	struct fixture *f = *state;
