@@ -15,31 +15,32 @@
 
 static const struct engine_ops api_test_engine = { .name = "test" };
 
+static inline void api_test_vm_destroy(struct vm *vm)
+{
+	vm_skeleton_release(vm);
+	free(vm);
+}
+
 static inline struct vm *api_test_vm_create(void)
 {
 	static struct vm_config cfg;
 	struct vm *vm = calloc(1, sizeof(*vm));
 
+	if (!vm)
+		return NULL;
 	cfg.kernel_path = "/boot/test-kernel";
 	cfg.cmdline = "console=ttyS0";
 	cfg.accel = "kvm";
 	cfg.nr_cpus = 2;
 	cfg.mem_size = 256ULL << 20;
-	vm->cfg = &cfg;
 	vm->engine = &api_test_engine;
+	/* The size the handlers report; no RAM is mapped behind it. */
 	vm->mem.ram_size = cfg.mem_size;
-	vm->loop = event_loop_create();
-	vm->signal_fd = -1;
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	pthread_mutex_init(&vm->pause_lock, NULL);
-	pthread_cond_init(&vm->pause_cond, NULL);
+	if (vm_skeleton_init(vm, &cfg)) {
+		api_test_vm_destroy(vm);
+		return NULL;
+	}
 	return vm;
-}
-
-static inline void api_test_vm_destroy(struct vm *vm)
-{
-	event_loop_destroy(vm->loop);
-	free(vm);
 }
 
 #endif

@@ -15,9 +15,7 @@
 #include "bus/bus.h"
 #include "engine/engine.h"
 #include "machine/event_loop.h"
-#include "machine/memmap.h"
 #include "machine/vm.h"
-#include "mem/ram.h"
 
 #define FAKE_NR_GSIS 32
 
@@ -69,24 +67,9 @@ static inline struct vm *fake_vm_create(u64 ram_size)
 	memset(&fake_irqs, 0, sizeof(fake_irqs));
 	cfg.mem_size = ram_size;
 	cfg.nr_cpus = 1;
-	vm->cfg = &cfg;
 	vm->engine = &fake_engine_ops;
-	vm->signal_fd = -1;
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	pthread_mutex_init(&vm->pause_lock, NULL);
-	pthread_cond_init(&vm->pause_cond, NULL);
-	bus_init(&vm->pio_bus, "pio");
-	bus_init(&vm->mmio_bus, "mmio");
-	vm->loop = event_loop_create();
-	if (!vm->loop)
+	if (vm_skeleton_init(vm, &cfg) || (ram_size && vm_skeleton_add_ram(vm)))
 		goto fail;
-	if (ram_size) {
-		vm->mem.base = ram_alloc(ram_size);
-		vm->mem.map_size = ram_size;
-		if (!vm->mem.base ||
-		    memmap_build(&vm->memmap, &vm->mem, vm->mem.base, ram_size))
-			goto fail;
-	}
 	return vm;
 fail:
 	vm_destroy(vm);

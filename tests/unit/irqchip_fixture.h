@@ -50,8 +50,9 @@ static int fix_setup(void **state)
 
 	if (!f)
 		return -1;
-	bus_init(&f->vm.pio_bus, "pio");
-	bus_init(&f->vm.mmio_bus, "mmio");
+	if (vm_skeleton_init(&f->vm, NULL))
+		return -1;
+	/* Too little RAM for memmap_build(): one region over a plain buffer. */
 	f->ram = calloc(1, FIX_RAM);
 	if (!f->ram || guest_mem_add_region(&f->vm.mem, 0, FIX_RAM, f->ram))
 		return -1;
@@ -73,8 +74,7 @@ static int fix_teardown(void **state)
 	struct fixture *f = *state;
 
 	soft_irqchip_destroy(f->chip);
-	bus_destroy(&f->vm.pio_bus);
-	bus_destroy(&f->vm.mmio_bus);
+	vm_skeleton_release(&f->vm);
 	free(f->ram);
 	free(f);
 	return 0;

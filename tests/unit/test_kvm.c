@@ -17,10 +17,8 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
-#include "machine/event_loop.h"
 #include "machine/vcpu.h"
 #include "machine/vm.h"
-#include "mem/ram.h"
 
 #define TEST_RAM (64 * MiB)
 #define GDT_ADDR 0x1000ULL
@@ -186,27 +184,14 @@ static struct test_vm *tvm_create(unsigned int nr_vcpus, const u8 *start, const 
 	struct test_vm *t = calloc(1, sizeof(*t));
 	struct vm *vm = &t->vm;
 	struct cpu_state st;
-	u8 *ram;
 
 	assert_non_null(t);
 	t->cfg.nr_cpus = nr_vcpus;
 	t->cfg.mem_size = TEST_RAM;
 	t->cfg.accel = "kvm";
-	vm->cfg = &t->cfg;
 	vm->engine = &kvm_engine_ops;
-	vm->signal_fd = -1;
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	pthread_mutex_init(&vm->pause_lock, NULL);
-	pthread_cond_init(&vm->pause_cond, NULL);
-	bus_init(&vm->pio_bus, "pio");
-	bus_init(&vm->mmio_bus, "mmio");
-	vm->loop = event_loop_create();
-	assert_non_null(vm->loop);
-	ram = ram_alloc(TEST_RAM);
-	assert_non_null(ram);
-	vm->mem.base = ram;
-	vm->mem.map_size = TEST_RAM;
-	assert_int_equal(memmap_build(&vm->memmap, &vm->mem, ram, TEST_RAM), 0);
+	assert_int_equal(vm_skeleton_init(vm, &t->cfg), 0);
+	assert_int_equal(vm_skeleton_add_ram(vm), 0);
 	assert_int_equal(vm->engine->vm_create(vm), 0);
 
 	vm->nr_vcpus = nr_vcpus;
@@ -237,10 +222,7 @@ static void tvm_destroy(struct test_vm *t)
 		vm->engine->vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	vm->engine->vm_destroy(vm);
-	ram_free(vm->mem.base, vm->mem.map_size);
-	event_loop_destroy(vm->loop);
-	bus_destroy(&vm->pio_bus);
-	bus_destroy(&vm->mmio_bus);
+	vm_skeleton_release(vm);
 	free(t);
 }
 

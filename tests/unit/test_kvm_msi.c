@@ -20,9 +20,7 @@
 #include <time.h>
 
 #include "engine/kvm/kvm_internal.h"
-#include "machine/event_loop.h"
 #include "machine/stats.h"
-#include "mem/ram.h"
 
 #define TEST_RAM	(16 * MiB)
 #define APIC_SVR	0xf0
@@ -40,7 +38,6 @@ static struct test_vm *tvm;
 static int setup(void **state)
 {
 	struct vm *vm;
-	u8 *ram;
 
 	(void)state;
 	if (kvm_engine_ops.unavailable()) {
@@ -53,17 +50,9 @@ static int setup(void **state)
 	tvm->cfg.nr_cpus = 1;
 	tvm->cfg.mem_size = TEST_RAM;
 	tvm->cfg.accel = "kvm";
-	vm->cfg = &tvm->cfg;
 	vm->engine = &kvm_engine_ops;
-	vm->signal_fd = -1;
-	bus_init(&vm->pio_bus, "pio");
-	bus_init(&vm->mmio_bus, "mmio");
-	vm->loop = event_loop_create();
-	ram = ram_alloc(TEST_RAM);
-	assert_non_null(ram);
-	vm->mem.base = ram;
-	vm->mem.map_size = TEST_RAM;
-	assert_int_equal(memmap_build(&vm->memmap, &vm->mem, ram, TEST_RAM), 0);
+	assert_int_equal(vm_skeleton_init(vm, &tvm->cfg), 0);
+	assert_int_equal(vm_skeleton_add_ram(vm), 0);
 	assert_int_equal(vm->engine->vm_create(vm), 0);
 	vm->nr_vcpus = 1;
 	vm->vcpus = &tvm->vcpu;
@@ -80,10 +69,7 @@ static int teardown(void **state)
 	(void)state;
 	vm->engine->vcpu_destroy(&tvm->vcpu);
 	vm->engine->vm_destroy(vm);
-	ram_free(vm->mem.base, vm->mem.map_size);
-	event_loop_destroy(vm->loop);
-	bus_destroy(&vm->pio_bus);
-	bus_destroy(&vm->mmio_bus);
+	vm_skeleton_release(vm);
 	free(tvm);
 	return 0;
 }
