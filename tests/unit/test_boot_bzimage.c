@@ -64,20 +64,7 @@ static int bz_boot(struct test_vm *t, struct bz *bz)
 
 static int setup(void **state)
 {
-	struct test_vm *t = calloc(1, sizeof(*t));
-
-	if (!t || test_vm_init(t, RAM))
-		return -1;
-	t->cfg.cmdline = CMDLINE;
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	test_vm_destroy(*state);
-	free(*state);
-	return 0;
+	return test_vm_setup(state, RAM, CMDLINE);
 }
 
 static void read_bp(struct test_vm *t, struct boot_params *bp)
@@ -408,5 +395,5 @@ int main(void)
 		printf("ok - real_bzimage_parses # SKIP set KILN_TEST_BZIMAGE to a bzImage\n");
 		n--;
 	}
-	return _cmocka_run_group_tests("test_boot_bzimage", tests, n, setup, teardown);
+	return _cmocka_run_group_tests("test_boot_bzimage", tests, n, setup, test_vm_teardown);
 }

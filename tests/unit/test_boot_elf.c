@@ -20,20 +20,7 @@
 
 static int setup(void **state)
 {
-	struct test_vm *t = calloc(1, sizeof(*t));
-
-	if (!t || test_vm_init(t, RAM))
-		return -1;
-	t->cfg.cmdline = CMDLINE;
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	test_vm_destroy(*state);
-	free(*state);
-	return 0;
+	return test_vm_setup(state, RAM, CMDLINE);
 }
 
 static void fill_pattern(u8 *p, size_t n, u8 seed)
@@ -61,12 +48,9 @@ static void build_elf64(struct test_elf *e, u64 entry, bool with_note)
 
 static void check_segments(struct test_vm *t, const struct test_elf *e)
 {
-	const u8 *bss = test_gpa(t, TEXT_ADDR + TEXT_FILESZ, TEXT_MEMSZ - TEXT_FILESZ);
-
 	assert_memory_equal(test_gpa(t, TEXT_ADDR, TEXT_FILESZ), e->buf + TEXT_OFF, TEXT_FILESZ);
 	assert_memory_equal(test_gpa(t, DATA_ADDR, DATA_SIZE), e->buf + DATA_OFF, DATA_SIZE);
-	for (size_t i = 0; i < TEXT_MEMSZ - TEXT_FILESZ; i++)
-		assert_int_equal(bss[i], 0);
+	test_check_zeroed(t, TEXT_ADDR + TEXT_FILESZ, TEXT_MEMSZ - TEXT_FILESZ);
 }
 
 static void elf64_enters_long_mode(void **state)
@@ -309,5 +293,5 @@ int main(void)
 		cmocka_unit_test(bad_headers_fail),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, test_vm_teardown);
 }

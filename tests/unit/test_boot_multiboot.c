@@ -17,20 +17,7 @@
 
 static int setup(void **state)
 {
-	struct test_vm *t = calloc(1, sizeof(*t));
-
-	if (!t || test_vm_init(t, RAM))
-		return -1;
-	t->cfg.cmdline = CMDLINE;
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	test_vm_destroy(*state);
-	free(*state);
-	return 0;
+	return test_vm_setup(state, RAM, CMDLINE);
 }
 
 static void mb_header(u8 *p, u32 flags)
@@ -147,7 +134,6 @@ static void elf32_multiboot_boots(void **state)
 	struct test_vm *t = *state;
 	char cmdline[256];
 	struct test_elf e;
-	const u8 *bss;
 
 	t->cfg.initrd_path = test_vm_file(t, "env", env, sizeof(env) - 1);
 	memset(test_gpa(t, LOAD_ADDR, SEG_SIZE + BSS_SIZE), 0xcc, SEG_SIZE + BSS_SIZE);
@@ -156,9 +142,7 @@ static void elf32_multiboot_boots(void **state)
 
 	check_entry(t, ENTRY);
 	assert_memory_equal(test_gpa(t, LOAD_ADDR, SEG_SIZE), e.buf + SEG_OFF, SEG_SIZE);
-	bss = test_gpa(t, LOAD_ADDR + SEG_SIZE, BSS_SIZE);
-	for (size_t i = 0; i < BSS_SIZE; i++)
-		assert_int_equal(bss[i], 0);
+	test_check_zeroed(t, LOAD_ADDR + SEG_SIZE, BSS_SIZE);
 	/* argv[0] is the kernel, then the command line: what kvm-unit-tests parse. */
 	snprintf(cmdline, sizeof(cmdline), "%s %s", t->cfg.kernel_path, CMDLINE);
 	check_info(t, cmdline, (const u8 *)env, sizeof(env) - 1, LOAD_ADDR + SEG_SIZE + BSS_SIZE);
@@ -177,7 +161,6 @@ static void aout_kludge_boots(void **state)
 	struct test_vm *t = *state;
 	const u32 hdr_off = 0x40, load = 2 * MiB, bss_end = load + 0x3000;
 	u8 img[0x1000];
-	const u8 *bss;
 
 	for (size_t i = 0; i < sizeof(img); i++)
 		img[i] = (u8)(i * 3);
@@ -191,9 +174,7 @@ static void aout_kludge_boots(void **state)
 	assert_int_equal(test_boot(t, img, sizeof(img)), 0);
 	check_entry(t, load + 0x100);
 	assert_memory_equal(test_gpa(t, load, sizeof(img)), img, sizeof(img));
-	bss = test_gpa(t, load + sizeof(img), bss_end - load - sizeof(img));
-	for (size_t i = 0; i < bss_end - load - sizeof(img); i++)
-		assert_int_equal(bss[i], 0);
+	test_check_zeroed(t, load + sizeof(img), bss_end - load - sizeof(img));
 
 	/* load_end_addr given: only that much is loaded. */
 	put32(img + hdr_off + 20, load + 0x800);
@@ -451,5 +432,5 @@ int main(void)
 		cmocka_unit_test(bios_ivt_returns),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, test_vm_teardown);
 }

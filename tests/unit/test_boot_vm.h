@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A hand-made struct vm for the boot loader and ACPI tests: guest RAM from
- * ram_alloc() laid out by memmap_build(), a vm_config, and a temporary
- * directory for the synthetic kernel, initrd and other files.
+ * A hand-made struct vm for the boot loader and ACPI tests: the machine's
+ * skeleton with guest RAM laid out as the machine does, a vm_config, and a
+ * temporary directory for the synthetic kernel, initrd and other files.
  */
 #ifndef KILN_TESTS_TEST_BOOT_VM_H
 #define KILN_TESTS_TEST_BOOT_VM_H
@@ -26,13 +26,10 @@
 #include "machine/layout.h"
 #include "machine/memmap.h"
 #include "machine/vm.h"
-#include "mem/ram.h"
 
 struct test_vm {
 	struct vm vm;
 	struct vm_config cfg;
-	u8 *ram;
-	u64 ram_size;
 	char dir[64];
 	char paths[8][128];
 	unsigned int nr_paths;
@@ -42,17 +39,10 @@ struct test_vm {
 static inline int test_vm_init(struct test_vm *t, u64 ram_size)
 {
 	memset(t, 0, sizeof(*t));
-	t->ram_size = ram_size;
-	t->ram = ram_alloc(ram_size);
-	if (!t->ram)
-		return -1;
-	t->vm.mem.base = t->ram;
-	t->vm.mem.map_size = ram_size;
-	if (memmap_build(&t->vm.memmap, &t->vm.mem, t->ram, ram_size))
-		return -1;
 	t->cfg.mem_size = ram_size;
 	t->cfg.nr_cpus = 1;
-	t->vm.cfg = &t->cfg;
+	if (vm_skeleton_init(&t->vm, &t->cfg) || vm_skeleton_add_ram(&t->vm))
+		return -1;
 	snprintf(t->dir, sizeof(t->dir), "/tmp/kiln-test-boot-XXXXXX");
 	if (!mkdtemp(t->dir))
 		return -1;
@@ -95,7 +85,7 @@ static inline void test_vm_destroy(struct test_vm *t)
 	for (unsigned int i = 0; i < t->nr_paths; i++)
 		unlink(t->paths[i]);
 	rmdir(t->dir);
-	ram_free(t->ram, t->ram_size);
+	vm_skeleton_release(&t->vm);
 }
 
 /* Writes kernel as the VM's --kernel and runs the boot loader. */
@@ -106,9 +96,43 @@ static inline int test_boot(struct test_vm *t, const void *kernel, size_t len)
 	return boot_load(&t->vm, &t->st);
 }
 
+/* A cmocka setup: a heap test_vm with ram_size of RAM and --cmdline cmdline. */
+static inline int test_vm_setup(void **state, u64 ram_size, const char *cmdline)
+{
+	struct test_vm *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -1;
+	if (test_vm_init(t, ram_size)) {
+		test_vm_destroy(t);
+		free(t);
+		return -1;
+	}
+	t->cfg.cmdline = cmdline;
+	*state = t;
+	return 0;
+}
+
+static inline int test_vm_teardown(void **state)
+{
+	test_vm_destroy(*state);
+	free(*state);
+	return 0;
+}
+
 static inline void *test_gpa(struct test_vm *t, u64 gpa, u64 len)
 {
 	return gpa_to_hva(&t->vm.mem, gpa, len);
+}
+
+/* Every byte of guest [gpa, gpa + len) is zero: a bss the loader cleared. */
+static inline void test_check_zeroed(struct test_vm *t, u64 gpa, u64 len)
+{
+	const u8 *p = test_gpa(t, gpa, len);
+
+	assert_non_null(p);
+	for (u64 i = 0; i < len; i++)
+		assert_int_equal(p[i], 0);
 }
 
 /* Walks the guest's 4-level page tables from cr3; -1 when va is unmapped. */
