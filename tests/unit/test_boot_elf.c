@@ -189,7 +189,7 @@ static void bad_pvh_notes(void **state)
 
 	/* A note whose descsz runs past its segment is no note: the 64-bit entry is used. */
 	n = test_elf_note(&e, NOTE_OFF, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, &high, 8);
-	put32(e.buf + NOTE_OFF + 4, 0xfffffff0);
+	put_le32(e.buf + NOTE_OFF + 4, 0xfffffff0);
 	test_elf_phdr(&e, 2, PT_NOTE, NOTE_OFF, 0, 0, n, 0, 4);
 	assert_int_equal(test_boot(t, e.buf, e.len), 0);
 	test_check_long_mode(t, ENTRY);
@@ -250,22 +250,22 @@ static void bad_headers_fail(void **state)
 	e.buf[4] = 3;					/* no such class */
 	assert_int_equal(test_boot(t, e.buf, e.len), -1);
 	build_elf64(&e, ENTRY, false);
-	put16(e.buf + 18, 183);				/* aarch64 */
+	put_le16(e.buf + 18, 183);				/* aarch64 */
 	assert_int_equal(test_boot(t, e.buf, e.len), -1);
 	build_elf64(&e, ENTRY, false);
-	put16(e.buf + 16, 1);				/* ET_REL */
+	put_le16(e.buf + 16, 1);				/* ET_REL */
 	assert_int_equal(test_boot(t, e.buf, e.len), -1);
 	build_elf64(&e, ENTRY, false);
-	put16(e.buf + 56, 0);				/* no program headers */
+	put_le16(e.buf + 56, 0);				/* no program headers */
 	assert_int_equal(test_boot(t, e.buf, e.len), -1);
 	build_elf64(&e, ENTRY, false);
-	put16(e.buf + 54, 32);				/* phentsize too small */
+	put_le16(e.buf + 54, 32);				/* phentsize too small */
 	assert_int_equal(test_boot(t, e.buf, e.len), -1);
 	build_elf64(&e, ENTRY, false);
-	put16(e.buf + 56, 0xffff);			/* headers past the file */
+	put_le16(e.buf + 56, 0xffff);			/* headers past the file */
 	assert_int_equal(test_boot(t, e.buf, e.len), -1);
 	build_elf64(&e, ENTRY, false);
-	put64(e.buf + 32, 0xfffffffffffffff0ULL);	/* phoff wraps */
+	put_le64(e.buf + 32, 0xfffffffffffffff0ULL);	/* phoff wraps */
 	assert_int_equal(test_boot(t, e.buf, e.len), -1);
 	build_elf64(&e, 0x5000000, false);		/* entry in no segment */
 	assert_int_equal(test_boot(t, e.buf, e.len), -1);

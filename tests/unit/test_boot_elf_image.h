@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/types.h"
+#include "lib/unaligned.h"
 
 #define TEST_ELF_MAX	0x4000
 
@@ -15,10 +16,6 @@ struct test_elf {
 	bool is64;
 	unsigned int phnum;
 };
-
-static inline void put16(u8 *p, u16 v) { memcpy(p, &v, 2); }
-static inline void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
-static inline void put64(u8 *p, u64 v) { memcpy(p, &v, 8); }
 
 #define TEST_EHDR_SIZE(e)	((e)->is64 ? 64 : 52)
 #define TEST_PHDR_SIZE(e)	((e)->is64 ? 56 : 32)
@@ -36,21 +33,21 @@ static inline void test_elf_init(struct test_elf *e, bool is64, u64 entry, unsig
 	h[4] = is64 ? 2 : 1;		/* class */
 	h[5] = 1;			/* little-endian */
 	h[6] = 1;			/* version */
-	put16(h + 16, 2);		/* ET_EXEC */
-	put16(h + 18, is64 ? 62 : 3);	/* EM_X86_64 or EM_386 */
-	put32(h + 20, 1);
+	put_le16(h + 16, 2);		/* ET_EXEC */
+	put_le16(h + 18, is64 ? 62 : 3);	/* EM_X86_64 or EM_386 */
+	put_le32(h + 20, 1);
 	if (is64) {
-		put64(h + 24, entry);
-		put64(h + 32, 64);	/* phoff */
-		put16(h + 52, 64);
-		put16(h + 54, 56);
-		put16(h + 56, (u16)phnum);
+		put_le64(h + 24, entry);
+		put_le64(h + 32, 64);	/* phoff */
+		put_le16(h + 52, 64);
+		put_le16(h + 54, 56);
+		put_le16(h + 56, (u16)phnum);
 	} else {
-		put32(h + 24, (u32)entry);
-		put32(h + 28, 52);
-		put16(h + 40, 52);
-		put16(h + 42, 32);
-		put16(h + 44, (u16)phnum);
+		put_le32(h + 24, (u32)entry);
+		put_le32(h + 28, 52);
+		put_le16(h + 40, 52);
+		put_le16(h + 42, 32);
+		put_le16(h + 44, (u16)phnum);
 	}
 	e->len = TEST_PHOFF(e) + (size_t)phnum * TEST_PHDR_SIZE(e);
 }
@@ -60,23 +57,23 @@ static inline void test_elf_phdr(struct test_elf *e, unsigned int i, u32 type, u
 {
 	u8 *p = e->buf + TEST_PHOFF(e) + (size_t)i * TEST_PHDR_SIZE(e);
 
-	put32(p, type);
+	put_le32(p, type);
 	if (e->is64) {
-		put32(p + 4, 7);	/* RWX */
-		put64(p + 8, offset);
-		put64(p + 16, vaddr);
-		put64(p + 24, paddr);
-		put64(p + 32, filesz);
-		put64(p + 40, memsz);
-		put64(p + 48, align);
+		put_le32(p + 4, 7);	/* RWX */
+		put_le64(p + 8, offset);
+		put_le64(p + 16, vaddr);
+		put_le64(p + 24, paddr);
+		put_le64(p + 32, filesz);
+		put_le64(p + 40, memsz);
+		put_le64(p + 48, align);
 	} else {
-		put32(p + 4, (u32)offset);
-		put32(p + 8, (u32)vaddr);
-		put32(p + 12, (u32)paddr);
-		put32(p + 16, (u32)filesz);
-		put32(p + 20, (u32)memsz);
-		put32(p + 24, 7);
-		put32(p + 28, (u32)align);
+		put_le32(p + 4, (u32)offset);
+		put_le32(p + 8, (u32)vaddr);
+		put_le32(p + 12, (u32)paddr);
+		put_le32(p + 16, (u32)filesz);
+		put_le32(p + 20, (u32)memsz);
+		put_le32(p + 24, 7);
+		put_le32(p + 28, (u32)align);
 	}
 }
 
@@ -97,9 +94,9 @@ static inline size_t test_elf_note(struct test_elf *e, u64 offset, const char *n
 	u8 *p = e->buf + offset;
 
 	memset(p, 0, 12 + name_pad + desc_pad);
-	put32(p, namesz);
-	put32(p + 4, desc_len);
-	put32(p + 8, type);
+	put_le32(p, namesz);
+	put_le32(p + 4, desc_len);
+	put_le32(p + 8, type);
 	memcpy(p + 12, name, namesz);
 	memcpy(p + 12 + name_pad, desc, desc_len);
 	if (offset + 12 + name_pad + desc_pad > e->len)

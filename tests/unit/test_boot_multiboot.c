@@ -22,9 +22,9 @@ static int setup(void **state)
 
 static void mb_header(u8 *p, u32 flags)
 {
-	put32(p, MB_HEADER_MAGIC);
-	put32(p + 4, flags);
-	put32(p + 8, (u32)-(MB_HEADER_MAGIC + flags));
+	put_le32(p, MB_HEADER_MAGIC);
+	put_le32(p + 4, flags);
+	put_le32(p + 8, (u32)-(MB_HEADER_MAGIC + flags));
 }
 
 /* An ELF32 with the multiboot header at the start of its one segment. */
@@ -165,11 +165,11 @@ static void aout_kludge_boots(void **state)
 	for (size_t i = 0; i < sizeof(img); i++)
 		img[i] = (u8)(i * 3);
 	mb_header(img + hdr_off, MB_HF_MEMORY_INFO | MB_HF_AOUT_KLUDGE);
-	put32(img + hdr_off + 12, load + hdr_off);	/* header_addr */
-	put32(img + hdr_off + 16, load);		/* load_addr */
-	put32(img + hdr_off + 20, 0);			/* load_end: the whole file */
-	put32(img + hdr_off + 24, bss_end);
-	put32(img + hdr_off + 28, load + 0x100);	/* entry */
+	put_le32(img + hdr_off + 12, load + hdr_off);	/* header_addr */
+	put_le32(img + hdr_off + 16, load);		/* load_addr */
+	put_le32(img + hdr_off + 20, 0);			/* load_end: the whole file */
+	put_le32(img + hdr_off + 24, bss_end);
+	put_le32(img + hdr_off + 28, load + 0x100);	/* entry */
 	memset(test_gpa(t, load, 0x3000), 0xcc, 0x3000);
 	assert_int_equal(test_boot(t, img, sizeof(img)), 0);
 	check_entry(t, load + 0x100);
@@ -177,8 +177,8 @@ static void aout_kludge_boots(void **state)
 	test_check_zeroed(t, load + sizeof(img), bss_end - load - sizeof(img));
 
 	/* load_end_addr given: only that much is loaded. */
-	put32(img + hdr_off + 20, load + 0x800);
-	put32(img + hdr_off + 24, 0);
+	put_le32(img + hdr_off + 20, load + 0x800);
+	put_le32(img + hdr_off + 24, 0);
 	memset(test_gpa(t, load, 0x1000), 0xee, 0x1000);
 	assert_int_equal(test_boot(t, img, sizeof(img)), 0);
 	assert_memory_equal(test_gpa(t, load, 0x800), img, 0x800);
@@ -209,11 +209,11 @@ static void bad_aout_headers_fail(void **state)
 	memset(img, 0x90, sizeof(img));
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		mb_header(img + hdr_off, MB_HF_AOUT_KLUDGE);
-		put32(img + hdr_off + 12, bad[i].header_addr);
-		put32(img + hdr_off + 16, bad[i].load_addr);
-		put32(img + hdr_off + 20, bad[i].load_end);
-		put32(img + hdr_off + 24, bad[i].bss_end);
-		put32(img + hdr_off + 28, load);
+		put_le32(img + hdr_off + 12, bad[i].header_addr);
+		put_le32(img + hdr_off + 16, bad[i].load_addr);
+		put_le32(img + hdr_off + 20, bad[i].load_end);
+		put_le32(img + hdr_off + 24, bad[i].bss_end);
+		put_le32(img + hdr_off + 28, load);
 		assert_int_equal(test_boot(t, img, sizeof(img)), -1);
 	}
 	/* The header's address fields cut off by the end of the file. */
@@ -234,7 +234,7 @@ static void bad_multiboot_images_fail(void **state)
 
 	/* A bad checksum is no header: then an ELF32 without one cannot boot. */
 	build_mb_elf(&e, 0);
-	put32(e.buf + SEG_OFF + 8, 0);
+	put_le32(e.buf + SEG_OFF + 8, 0);
 	assert_int_equal(test_boot(t, e.buf, e.len), -1);
 
 	/* A header beyond the first 8 KiB does not count. */

@@ -2,9 +2,8 @@
 #ifndef KILN_MACHINE_BOOT_IMAGE_H
 #define KILN_MACHINE_BOOT_IMAGE_H
 
-#include <string.h>
-
 #include "lib/types.h"
+#include "lib/unaligned.h"
 
 /*
  * A kernel file read whole into host memory. Every look at its bytes goes
@@ -32,31 +31,6 @@ static inline const u8 *image_at(const struct boot_image *img, u64 off, u64 len)
 	if (off > img->size || len > img->size - off)
 		return NULL;
 	return img->data + off;
-}
-
-/* Little-endian loads from unaligned host memory (x86-64 hosts only). */
-static inline u16 get_le16(const u8 *p)
-{
-	u16 v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline u32 get_le32(const u8 *p)
-{
-	u32 v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline u64 get_le64(const u8 *p)
-{
-	u64 v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
 }
 
 #endif

@@ -18,45 +18,7 @@
 #include "engine/soft/sse/fxsave.h"
 #include "engine/soft/sse/mxcsr.h"
 #include "engine/soft/x87/x87.h"
-
-static void put16(u8 *p, u16 v)
-{
-	memcpy(p, &v, 2);
-}
-
-static void put32(u8 *p, u32 v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void put64(u8 *p, u64 v)
-{
-	memcpy(p, &v, 8);
-}
-
-static u16 get16(const u8 *p)
-{
-	u16 v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static u32 get32(const u8 *p)
-{
-	u32 v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static u64 get64(const u8 *p)
-{
-	u64 v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
+#include "lib/unaligned.h"
 
 static unsigned int nr_saved_xmm(struct fxsave_mode mode)
 {
@@ -68,43 +30,43 @@ void fxsave_store(const struct fxsave_area *fx, u8 *image,
 {
 	memset(image, 0, 24);
 	memset(image + 32, 0, 128);
-	put16(image + 0, fx->fcw);
-	put16(image + 2, fx->fsw);
+	put_le16(image + 0, fx->fcw);
+	put_le16(image + 2, fx->fsw);
 	image[4] = fx->ftw;
-	put16(image + 6, fx->fop);
+	put_le16(image + 6, fx->fop);
 	if (mode.rex_w) {
-		put64(image + 8, fx->fip);
-		put64(image + 16, fx->fdp);
+		put_le64(image + 8, fx->fip);
+		put_le64(image + 16, fx->fdp);
 	} else {
-		put32(image + 8, (u32)fx->fip);
-		put32(image + 16, (u32)fx->fdp);
+		put_le32(image + 8, (u32)fx->fip);
+		put_le32(image + 16, (u32)fx->fdp);
 	}
 	for (unsigned int i = 0; i < 8; i++)
 		memcpy(image + 32 + 16 * i, fx->st[i].bytes, 10);
 	if (!mode.osfxsr)
 		return;
-	put32(image + 24, fx->mxcsr);
-	put32(image + 28, MXCSR_SUPPORTED);
+	put_le32(image + 24, fx->mxcsr);
+	put_le32(image + 28, MXCSR_SUPPORTED);
 	memcpy(image + 160, fx->xmm, 16 * nr_saved_xmm(mode));
 }
 
 int fxsave_load(struct fxsave_area *fx, const u8 *image,
 		struct fxsave_mode mode)
 {
-	u32 mxcsr = get32(image + 24);
+	u32 mxcsr = get_le32(image + 24);
 
 	if (mode.osfxsr && (mxcsr & ~MXCSR_SUPPORTED))
 		return FPU_GP;
-	fx->fcw = x87_fcw_value(get16(image + 0));
-	fx->fsw = get16(image + 2);
+	fx->fcw = x87_fcw_value(get_le16(image + 0));
+	fx->fsw = get_le16(image + 2);
 	fx->ftw = image[4];
-	fx->fop = get16(image + 6) & 0x7ff;
+	fx->fop = get_le16(image + 6) & 0x7ff;
 	if (mode.rex_w) {
-		fx->fip = get64(image + 8);
-		fx->fdp = get64(image + 16);
+		fx->fip = get_le64(image + 8);
+		fx->fdp = get_le64(image + 16);
 	} else {
-		fx->fip = get32(image + 8);
-		fx->fdp = get32(image + 16);
+		fx->fip = get_le32(image + 8);
+		fx->fdp = get_le32(image + 16);
 	}
 	for (unsigned int i = 0; i < 8; i++) {
 		memcpy(fx->st[i].bytes, image + 32 + 16 * i, 10);

@@ -9,37 +9,25 @@
 
 #include "engine/soft/x87/x87.h"
 #include "engine/soft/x87/x87_host.h"
-
-static u16 get16(const u8 *p)
-{
-	u16 v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static void put16(u8 *p, u16 v)
-{
-	memcpy(p, &v, 2);
-}
+#include "lib/unaligned.h"
 
 /* The state as an FRSTOR image (no pointers: the host's are meaningless). */
 static void to_image(const struct fxsave_area *fx, u8 *img)
 {
 	memset(img, 0, X87_SAVE_BYTES);
-	put16(img + 0, fx->fcw);
+	put_le16(img + 0, fx->fcw);
 	/* No exception may be pending, or the host would trap. */
-	put16(img + 4, fx->fsw & ~(X87_FSW_ES | X87_FSW_B));
-	put16(img + 8, x87_full_tag(fx));
+	put_le16(img + 4, fx->fsw & ~(X87_FSW_ES | X87_FSW_B));
+	put_le16(img + 8, x87_full_tag(fx));
 	for (unsigned int i = 0; i < 8; i++)
 		memcpy(img + 28 + 10 * i, fx->st[i].bytes, 10);
 }
 
 static void from_image(struct fxsave_area *fx, const u8 *img)
 {
-	fx->fcw = get16(img + 0);
-	fx->fsw = get16(img + 4);
-	fx->ftw = x87_abridged_tag(get16(img + 8));
+	fx->fcw = get_le16(img + 0);
+	fx->fsw = get_le16(img + 4);
+	fx->ftw = x87_abridged_tag(get_le16(img + 8));
 	for (unsigned int i = 0; i < 8; i++)
 		memcpy(fx->st[i].bytes, img + 28 + 10 * i, 10);
 }
@@ -151,10 +139,10 @@ static void run_no_wait(struct fxsave_area *fx, struct x87_op *op)
 	}
 	switch (op->opcode << 8 | ((op->modrm >> 3) & 7)) {
 	case 0xd907: /* fnstcw */
-		put16(op->mem, fx->fcw);
+		put_le16(op->mem, fx->fcw);
 		break;
 	case 0xdd07: /* fnstsw */
-		put16(op->mem, fx->fsw);
+		put_le16(op->mem, fx->fsw);
 		break;
 	case 0xd906: /* fnstenv, which then masks every exception */
 		x87_env_store(fx, op->mem, op->opsize16, op->real_mode);
@@ -180,7 +168,7 @@ static bool run_control(struct fxsave_area *fx, struct x87_op *op)
 		return false;
 	switch (op->opcode << 8 | ((op->modrm >> 3) & 7)) {
 	case 0xd905: /* fldcw */
-		fx->fcw = x87_fcw_value(get16(op->mem));
+		fx->fcw = x87_fcw_value(get_le16(op->mem));
 		x87_update_es(fx);
 		return true;
 	case 0xd904: /* fldenv */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/soft/x87/x87.h"
+#include "lib/unaligned.h"
 
 static unsigned int top_of(const struct fxsave_area *fx)
 {
@@ -113,32 +114,6 @@ u8 x87_abridged_tag(u16 full)
 	return ftw;
 }
 
-static void put16(u8 *p, u16 v)
-{
-	memcpy(p, &v, 2);
-}
-
-static void put32(u8 *p, u32 v)
-{
-	memcpy(p, &v, 4);
-}
-
-static u16 get16(const u8 *p)
-{
-	u16 v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static u32 get32(const u8 *p)
-{
-	u32 v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
 /*
  * The environment: 28 bytes with a 32-bit operand size, 14 with 16.
  * Protected mode stores offset and selector for both pointers (the
@@ -153,35 +128,35 @@ void x87_env_store(const struct fxsave_area *fx, u8 *mem, bool opsize16,
 	u16 tag = x87_full_tag(fx);
 
 	if (opsize16) {
-		put16(mem + 0, fx->fcw);
-		put16(mem + 2, fx->fsw);
-		put16(mem + 4, tag);
-		put16(mem + 6, (u16)fx->fip);
-		put16(mem + 10, (u16)fx->fdp);
+		put_le16(mem + 0, fx->fcw);
+		put_le16(mem + 2, fx->fsw);
+		put_le16(mem + 4, tag);
+		put_le16(mem + 6, (u16)fx->fip);
+		put_le16(mem + 10, (u16)fx->fdp);
 		if (real_mode) {
-			put16(mem + 8, (u16)((fx->fip >> 16) & 0xf) << 12 |
-					       (fx->fop & 0x7ff));
-			put16(mem + 12, (u16)((fx->fdp >> 16) & 0xf) << 12);
+			put_le16(mem + 8, (u16)((fx->fip >> 16) & 0xf) << 12 |
+						  (fx->fop & 0x7ff));
+			put_le16(mem + 12, (u16)((fx->fdp >> 16) & 0xf) << 12);
 		} else {
-			put16(mem + 8, 0);
-			put16(mem + 12, 0);
+			put_le16(mem + 8, 0);
+			put_le16(mem + 12, 0);
 		}
 		return;
 	}
-	put32(mem + 0, 0xffff0000u | fx->fcw);
-	put32(mem + 4, 0xffff0000u | fx->fsw);
-	put32(mem + 8, 0xffff0000u | tag);
+	put_le32(mem + 0, 0xffff0000u | fx->fcw);
+	put_le32(mem + 4, 0xffff0000u | fx->fsw);
+	put_le32(mem + 8, 0xffff0000u | tag);
 	if (real_mode) {
-		put32(mem + 12, 0xffff0000u | (u16)fx->fip);
-		put32(mem + 16, (u32)((fx->fip >> 16) & 0xffff) << 12 |
-					(fx->fop & 0x7ff));
-		put32(mem + 20, 0xffff0000u | (u16)fx->fdp);
-		put32(mem + 24, (u32)((fx->fdp >> 16) & 0xffff) << 12);
+		put_le32(mem + 12, 0xffff0000u | (u16)fx->fip);
+		put_le32(mem + 16, (u32)((fx->fip >> 16) & 0xffff) << 12 |
+					   (fx->fop & 0x7ff));
+		put_le32(mem + 20, 0xffff0000u | (u16)fx->fdp);
+		put_le32(mem + 24, (u32)((fx->fdp >> 16) & 0xffff) << 12);
 	} else {
-		put32(mem + 12, (u32)fx->fip);
-		put32(mem + 16, (u32)(fx->fop & 0x7ff) << 16);
-		put32(mem + 20, (u32)fx->fdp);
-		put32(mem + 24, 0xffff0000u);
+		put_le32(mem + 12, (u32)fx->fip);
+		put_le32(mem + 16, (u32)(fx->fop & 0x7ff) << 16);
+		put_le32(mem + 20, (u32)fx->fdp);
+		put_le32(mem + 24, 0xffff0000u);
 	}
 }
 
@@ -191,27 +166,27 @@ void x87_env_load(struct fxsave_area *fx, const u8 *mem, bool opsize16,
 	unsigned int old_top = top_of(fx);
 	u16 tag;
 
-	fx->fcw = x87_fcw_value(get16(mem + 0));
-	fx->fsw = get16(mem + (opsize16 ? 2 : 4));
-	tag = get16(mem + (opsize16 ? 4 : 8));
+	fx->fcw = x87_fcw_value(get_le16(mem + 0));
+	fx->fsw = get_le16(mem + (opsize16 ? 2 : 4));
+	tag = get_le16(mem + (opsize16 ? 4 : 8));
 	if (opsize16) {
-		fx->fip = get16(mem + 6);
-		fx->fdp = get16(mem + 10);
+		fx->fip = get_le16(mem + 6);
+		fx->fdp = get_le16(mem + 10);
 		if (real_mode) {
-			fx->fip |= (u64)(get16(mem + 8) >> 12) << 16;
-			fx->fop = get16(mem + 8) & 0x7ff;
-			fx->fdp |= (u64)(get16(mem + 12) >> 12) << 16;
+			fx->fip |= (u64)(get_le16(mem + 8) >> 12) << 16;
+			fx->fop = get_le16(mem + 8) & 0x7ff;
+			fx->fdp |= (u64)(get_le16(mem + 12) >> 12) << 16;
 		}
 	} else if (real_mode) {
-		fx->fip = get16(mem + 12) |
-			  (u64)((get32(mem + 16) >> 12) & 0xffff) << 16;
-		fx->fop = get32(mem + 16) & 0x7ff;
-		fx->fdp = get16(mem + 20) |
-			  (u64)((get32(mem + 24) >> 12) & 0xffff) << 16;
+		fx->fip = get_le16(mem + 12) |
+			  (u64)((get_le32(mem + 16) >> 12) & 0xffff) << 16;
+		fx->fop = get_le32(mem + 16) & 0x7ff;
+		fx->fdp = get_le16(mem + 20) |
+			  (u64)((get_le32(mem + 24) >> 12) & 0xffff) << 16;
 	} else {
-		fx->fip = get32(mem + 12);
-		fx->fop = get16(mem + 18) & 0x7ff;
-		fx->fdp = get32(mem + 20);
+		fx->fip = get_le32(mem + 12);
+		fx->fop = get_le16(mem + 18) & 0x7ff;
+		fx->fdp = get_le32(mem + 20);
 	}
 	fx->ftw = x87_abridged_tag(tag);
 	rename_regs(fx, old_top);
