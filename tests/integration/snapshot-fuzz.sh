@@ -40,6 +40,7 @@ command -v python3 >/dev/null || { echo "ok - $NAME # SKIP python3 is not instal
 truncate -s 1M "$tmp/disk.img"
 DEV=(--disk "$tmp/disk.img" --rng --balloon --net user --vsock "cid=3,uds=$tmp/v.sock"
 	--virtio-console "file=$tmp/hvc.out")
+: >"$tmp/base.out"
 "$KILN" run --accel soft --cpus 2 --kernel "$COUNTER" --mem 32M "${DEV[@]}" \
 	--api-sock "$tmp/api.sock" </dev/null >"$tmp/base.out" 2>"$tmp/base.err" &
 pid=$!
