@@ -99,34 +99,39 @@ void event_loop_remove(struct event_loop *loop, int fd)
 	w->fd = -1;
 }
 
-void event_loop_run(struct event_loop *loop)
+int event_loop_poll(struct event_loop *loop, int timeout_ms)
 {
 	struct epoll_event evs[32];
+	int n = epoll_wait(loop->epfd, evs, ARRAY_SIZE(evs), timeout_ms);
 
-	while (!__atomic_load_n(&loop->stop, __ATOMIC_ACQUIRE)) {
-		int n = epoll_wait(loop->epfd, evs, ARRAY_SIZE(evs), -1);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			pr_err("epoll_wait: %m");
-			return;
-		}
-		for (int i = 0; i < n; i++) {
-			struct watch *w = evs[i].data.ptr;
-
-			if (!w) {
-				u64 v;
-
-				if (read(loop->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-					pr_warn("event loop wake: %m");
-				continue;
-			}
-			/* A callback earlier in this batch may have removed it. */
-			if (w->fd >= 0)
-				w->cb(w->opaque, evs[i].events);
-		}
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		pr_err("epoll_wait: %m");
+		return -1;
 	}
+	for (int i = 0; i < n; i++) {
+		struct watch *w = evs[i].data.ptr;
+
+		if (!w) {
+			u64 v;
+
+			if (read(loop->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				pr_warn("event loop wake: %m");
+			continue;
+		}
+		/* A callback earlier in this batch may have removed it. */
+		if (w->fd >= 0)
+			w->cb(w->opaque, evs[i].events);
+	}
+	return n;
+}
+
+void event_loop_run(struct event_loop *loop)
+{
+	while (!__atomic_load_n(&loop->stop, __ATOMIC_ACQUIRE))
+		if (event_loop_poll(loop, -1) < 0)
+			return;
 }
 
 void event_loop_stop(struct event_loop *loop)

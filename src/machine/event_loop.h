@@ -23,6 +23,13 @@ void event_loop_remove(struct event_loop *loop, int fd);
 
 /* Runs callbacks until event_loop_stop() is called. */
 void event_loop_run(struct event_loop *loop);
+/*
+ * One round of what run() does: waits up to timeout_ms (0: not at all, -1:
+ * forever) for ready fds and runs their callbacks once. Returns how many
+ * events came, or -1 on error. For tests and fuzzers that drive the I/O
+ * thread's work step by step on their own thread.
+ */
+int event_loop_poll(struct event_loop *loop, int timeout_ms);
 /* Safe from any thread, and from a signal handler. */
 void event_loop_stop(struct event_loop *loop);
 
