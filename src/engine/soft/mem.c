@@ -89,71 +89,74 @@ static void check_alignment(struct soft_cpu *cpu, u64 lin, unsigned int size, bo
 	}
 }
 
+/*
+ * Translates the operand [lin, lin + size) (lin already masked), which may
+ * run into the next page: gpa[0] for its first page, gpa[1] for the next
+ * one when it crosses. Both translations come before any access, so a
+ * fault on the second page leaves no partial store. Returns the operand's
+ * bytes on the first page (size when it does not cross).
+ */
+static unsigned int translate_operand(struct soft_cpu *cpu, u64 lin, unsigned int size,
+				      enum mem_access acc, bool user, u64 gpa[2])
+{
+	unsigned int first;
+
+	if (!crosses_page(lin, size)) {
+		gpa[0] = translate(cpu, lin, acc, user);
+		return size;
+	}
+	first = 0x1000 - (lin & 0xfff);
+	check_canonical_range(cpu, lin, size);
+	gpa[0] = translate(cpu, lin, acc, user);
+	gpa[1] = translate(cpu, (lin + first) & cpu->lin_mask, acc, user);
+	return first;
+}
+
 u64 mem_read_slow(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user)
 {
 	u8 buf[8] = { 0 };
-	u64 v = 0;
+	unsigned int first;
+	u64 gpa[2], v = 0;
 
 	check_alignment(cpu, lin, size, user);
 	lin &= cpu->lin_mask;
-	if (crosses_page(lin, size)) {
-		unsigned int first = 0x1000 - (lin & 0xfff);
-		u64 next = (lin + first) & cpu->lin_mask;
-		u64 gpa1, gpa2;
-
-		check_canonical_range(cpu, lin, size);
-		gpa1 = translate(cpu, lin, ACC_READ, user);
-		gpa2 = translate(cpu, next, ACC_READ, user);
-		phys_read(cpu, gpa1, buf, first);
-		phys_read(cpu, gpa2, buf + first, size - first);
-	} else {
-		phys_read(cpu, translate(cpu, lin, ACC_READ, user), buf, size);
-	}
+	first = translate_operand(cpu, lin, size, ACC_READ, user, gpa);
+	phys_read(cpu, gpa[0], buf, first);
+	if (first < size)
+		phys_read(cpu, gpa[1], buf + first, size - first);
 	memcpy(&v, buf, size);
 	return v;
 }
 
 void mem_write_slow(struct soft_cpu *cpu, u64 lin, u64 val, unsigned int size, bool user)
 {
+	unsigned int first;
+	u64 gpa[2];
 	u8 buf[8];
 
 	memcpy(buf, &val, 8);
 	check_alignment(cpu, lin, size, user);
 	lin &= cpu->lin_mask;
-	if (crosses_page(lin, size)) {
-		unsigned int first = 0x1000 - (lin & 0xfff);
-		u64 next = (lin + first) & cpu->lin_mask;
-		u64 gpa1, gpa2;
-
-		/* Both translations first: no partial store on a fault. */
-		check_canonical_range(cpu, lin, size);
-		gpa1 = translate(cpu, lin, ACC_WRITE, user);
-		gpa2 = translate(cpu, next, ACC_WRITE, user);
-		phys_write(cpu, gpa1, buf, first);
-		phys_write(cpu, gpa2, buf + first, size - first);
+	first = translate_operand(cpu, lin, size, ACC_WRITE, user, gpa);
+	phys_write(cpu, gpa[0], buf, first);
+	if (first < size) {
+		phys_write(cpu, gpa[1], buf + first, size - first);
 		return;
 	}
-	phys_write(cpu, translate(cpu, lin, ACC_WRITE, user), buf, size);
 	tlb_reenable_write(cpu, lin, user);
 }
 
 void *mem_rmw_slow(struct soft_cpu *cpu, u64 lin, unsigned int size, bool user)
 {
-	u64 gpa;
+	u64 gpas[2], gpa;
 	void *hva;
 
 	check_alignment(cpu, lin, size, user);
 	lin &= cpu->lin_mask;
-	if (crosses_page(lin, size)) {
-		unsigned int first = 0x1000 - (lin & 0xfff);
-
-		/* Fault on either page now, then let the caller split. */
-		check_canonical_range(cpu, lin, size);
-		translate(cpu, lin, ACC_WRITE, user);
-		translate(cpu, (lin + first) & cpu->lin_mask, ACC_WRITE, user);
+	/* Crossing: fault on either page now, then let the caller split. */
+	if (translate_operand(cpu, lin, size, ACC_WRITE, user, gpas) < size)
 		return NULL;
-	}
-	gpa = translate(cpu, lin, ACC_WRITE, user);
+	gpa = gpas[0];
 	if (soft_lapic_page(cpu, gpa))
 		return NULL;
 	hva = gpa_to_hva(cpu->mem, gpa, size);

@@ -147,7 +147,8 @@ void set_flat_seg(struct soft_cpu *cpu, unsigned int seg, u16 sel, bool code64, 
 }
 
 /* Checks and decodes a code segment for a far JMP/CALL to it. */
-static void code_desc_for_transfer(struct soft_cpu *cpu, u16 sel, struct segment *cs)
+/* The code descriptor sel names, for a far transfer or a return: #GP(0) if null. */
+static u64 code_desc_read(struct soft_cpu *cpu, u16 sel, struct segment *cs)
 {
 	u64 lo;
 
@@ -155,6 +156,28 @@ static void code_desc_for_transfer(struct soft_cpu *cpu, u16 sel, struct segment
 		cpu_raise_gp(cpu, 0);
 	lo = desc_read(cpu, sel, EXC_GP, NULL);
 	desc_decode(lo, 0, sel, cs);
+	return lo;
+}
+
+/*
+ * The checks a far transfer and a return share once type and privilege
+ * passed: present (#NP), not L and D together in long mode (#GP); then
+ * the descriptor is marked accessed.
+ */
+static void code_desc_accept(struct soft_cpu *cpu, u16 sel, u64 lo, struct segment *cs)
+{
+	if (!cs->present)
+		cpu_raise(cpu, EXC_NP, sel & ~3u, true);
+	if (cpu_long_mode(cpu) && cs->l && cs->db)
+		cpu_raise_gp(cpu, sel & ~3u);
+	desc_set_accessed(cpu, sel, lo);
+	cs->type |= TYPE_ACCESSED;
+}
+
+static void code_desc_for_transfer(struct soft_cpu *cpu, u16 sel, struct segment *cs)
+{
+	u64 lo = code_desc_read(cpu, sel, cs);
+
 	if (!cs->s) {
 		pr_warn_once("soft: far transfer through a gate or TSS (selector %#x) is not implemented", sel);
 		cpu_raise_gp(cpu, sel & ~3u);
@@ -167,12 +190,7 @@ static void code_desc_for_transfer(struct soft_cpu *cpu, u16 sel, struct segment
 	} else if ((sel & 3) > cpu->cpl || cs->dpl != cpu->cpl) {
 		cpu_raise_gp(cpu, sel & ~3u);
 	}
-	if (!cs->present)
-		cpu_raise(cpu, EXC_NP, sel & ~3u, true);
-	if (cpu_long_mode(cpu) && cs->l && cs->db)
-		cpu_raise_gp(cpu, sel & ~3u);
-	desc_set_accessed(cpu, sel, lo);
-	cs->type |= TYPE_ACCESSED;
+	code_desc_accept(cpu, sel, lo, cs);
 	cs->selector = (sel & ~3u) | cpu->cpl;
 }
 
@@ -236,22 +254,13 @@ void far_call(struct soft_cpu *cpu, u16 sel, u64 off, unsigned int osize, u64 re
 static void code_desc_for_return(struct soft_cpu *cpu, u16 sel, struct segment *cs, bool *outer)
 {
 	unsigned int rpl = sel & 3;
-	u64 lo;
+	u64 lo = code_desc_read(cpu, sel, cs);
 
-	if ((sel & ~3u) == 0)
-		cpu_raise_gp(cpu, 0);
-	lo = desc_read(cpu, sel, EXC_GP, NULL);
-	desc_decode(lo, 0, sel, cs);
 	if (!cs->s || !(cs->type & TYPE_CODE) || rpl < cpu->cpl)
 		cpu_raise_gp(cpu, sel & ~3u);
 	if ((cs->type & TYPE_CONFORM) ? cs->dpl > rpl : cs->dpl != rpl)
 		cpu_raise_gp(cpu, sel & ~3u);
-	if (!cs->present)
-		cpu_raise(cpu, EXC_NP, sel & ~3u, true);
-	if (cpu_long_mode(cpu) && cs->l && cs->db)
-		cpu_raise_gp(cpu, sel & ~3u);
-	desc_set_accessed(cpu, sel, lo);
-	cs->type |= TYPE_ACCESSED;
+	code_desc_accept(cpu, sel, lo, cs);
 	*outer = rpl > cpu->cpl;
 }
 
