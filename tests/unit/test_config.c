@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/config.h"
+#include "config_args.h"
 
 static void sizes_follow_qemu(void **state)
 {
@@ -51,24 +52,12 @@ static void affinity_pairs(void **state)
 	assert_int_equal(parse_cpu_affinity("", aff, 2), -1);
 }
 
-static int parse(struct vm_config *cfg, const char *const *args)
-{
-	char *argv[32];
-	int argc = 0;
-
-	while (args[argc]) {
-		argv[argc] = (char *)args[argc];
-		argc++;
-	}
-	return config_parse_run(cfg, argc, argv);
-}
-
 static void run_flags(void **state)
 {
 	static struct vm_config cfg;
 
 	(void)state;
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "-m", "1G",
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "-m", "1G",
 					       "-smp", "cpus=2", "--accel=soft",
 					       "--cmdline", "console=ttyS0", NULL }), 0);
 	assert_int_equal(cfg.mem_size, GiB);
@@ -83,18 +72,18 @@ static void bad_flags_refused(void **state)
 	static struct vm_config cfg;
 
 	(void)state;
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/nonexistent", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/tmp", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--mem", "0", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--mem", "99T", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--cpus", "0", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--cpus", "10000", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--bogus", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--accel", "xen", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--cpus", "2",
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", NULL }), -1);
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/nonexistent", NULL }), -1);
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/tmp", NULL }), -1);
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--mem", "0", NULL }), -1);
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--mem", "99T", NULL }), -1);
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--cpus", "0", NULL }), -1);
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--cpus", "10000", NULL }), -1);
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--bogus", NULL }), -1);
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--accel", "xen", NULL }), -1);
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--cpus", "2",
 						  "--cpu-affinity", "5=0", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", NULL }), -1);
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", NULL }), -1);
 }
 
 int main(void)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cli/config.h"
+#include "config_args.h"
 #include "mem/hugetlb.h"
 #include "mem/ksm.h"
 #include "mem/ram.h"
@@ -112,37 +113,25 @@ static void sizes_must_fit_the_page(void **state)
 	assert_non_null(strstr(err, "not a hugetlbfs mount"));
 }
 
-static int parse(struct vm_config *cfg, const char *const *args)
-{
-	char *argv[32];
-	int argc = 0;
-
-	while (args[argc]) {
-		argv[argc] = (char *)args[argc];
-		argc++;
-	}
-	return config_parse_run(cfg, argc, argv);
-}
-
 static void run_flags(void **state)
 {
 	static struct vm_config cfg;
 
 	(void)state;
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", NULL }), 0);
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", NULL }), 0);
 	assert_int_equal(cfg.ram.backing, RAM_BACKING_ANON);
 	assert_false(cfg.ram.ksm);
 	assert_false(cfg.ram.prealloc);
 	config_release(&cfg);
 
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--ksm",
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "--ksm",
 					       "--mem-backing", "thp", "--mem-prealloc", NULL }), 0);
 	assert_int_equal(cfg.ram.backing, RAM_BACKING_THP);
 	assert_true(cfg.ram.ksm);
 	assert_true(cfg.ram.prealloc);
 	config_release(&cfg);
 
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "-m", "3G",
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh", "-m", "3G",
 					       "--mem-backing=hugetlb,size=1G", "-mem-prealloc",
 					       NULL }), 0);
 	assert_int_equal(cfg.ram.backing, RAM_BACKING_HUGETLB);
@@ -151,16 +140,16 @@ static void run_flags(void **state)
 	config_release(&cfg);
 
 	/* The page-size check runs with the final --mem, whatever the order. */
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh",
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh",
 					       "--mem-backing", "hugetlb", "--mem", "257M",
 					       NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh",
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh",
 					       "--mem-backing", "hugetlb", "--ksm", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh",
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh",
 					       "--mem-backing", "zram", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh",
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh",
 					       "--mem-backing", NULL }), -1);
-	assert_int_equal(parse(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh",
+	assert_int_equal(parse_args(&cfg, (const char *[]){ "run", "--kernel", "/bin/sh",
 					       "--ksm=1", NULL }), -1);
 }
 
