@@ -7,30 +7,11 @@
  * short transfer, zeroing where the file system has no ZERO_RANGE) is
  * finished with blocking calls on that completion thread, never on the
  * submitter's.
- *
- * A read or write the page cache can serve completes inside
- * io_uring_submit(). The submitter then reaps it itself (reap_inline):
- * the request is done, and its interrupt raised, before the vCPU goes
- * back to the guest, with no wake-up of the completion thread and of the
- * vCPU in between. On a loaded host each of those wake-ups can wait for
- * a time slice; measured with the Linux guest on the soft engine (4 KiB
- * random reads at queue depth 1, load average 11), the VMM ran only a
- * quarter of the wall time. The completion thread still wakes for every
- * completion (it sleeps on an eventfd io_uring signals), but the vCPU no
- * longer waits for it. Not io_uring_register_eventfd_async(), which would
- * spare those wake-ups: it stays silent for completions posted from task
- * work in the submitter's context (a read that had to wait for a page),
- * and such a completion would sit on the CQ unseen; a guest's random
- * reads hung on it. cq_lock makes the CQ single-consumer; the submitter
- * only tries it, and stops at a completion that needs blocking work;
- * whatever it leaves on the CQ it nudges the thread for.
  */
 #include <errno.h>
 #include <liburing.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "backend/disk_internal.h"
 #include "lib/log.h"
@@ -40,18 +21,8 @@
 struct disk_uring {
 	struct io_uring ring;
 	pthread_mutex_t sq_lock;	/* liburing's SQ has one producer at a time */
-	pthread_mutex_t cq_lock;	/* and its CQ one consumer */
-	int efd;			/* wakes the completion thread */
 	pthread_t thread;
 };
-
-/* A completion taken off the CQ, finished after cq_lock is dropped. */
-struct reaped_cqe {
-	struct disk_request *req;
-	int res;
-};
-
-#define REAP_BATCH	32
 
 static void finish_by_hand(struct disk *d, struct disk_request *req)
 {
@@ -101,97 +72,29 @@ static void reaped(struct disk *d, struct disk_request *req, int res)
 	}
 }
 
-/* Whether the submitter may finish this completion: nothing left that blocks. */
-static bool finishes_at_once(const struct disk_request *req, int res)
-{
-	if (!req || req->sync)
-		return false;
-	switch (req->op) {
-	case DISK_READ:
-	case DISK_WRITE:
-		return res <= 0 || (u64)res >= rw_total(req);
-	case DISK_WRITE_ZEROES:
-		return res != -EOPNOTSUPP && res != -EINVAL;
-	default:
-		return true;
-	}
-}
-
-/*
- * Takes up to REAP_BATCH completions off the CQ into out, in order; with
- * only_quick, stops before the first that finishes_at_once() refuses.
- * cq_lock held.
- */
-static unsigned int take_cqes(struct disk_uring *u, struct reaped_cqe *out, bool only_quick)
-{
-	struct io_uring_cqe *cqe;
-	unsigned int n = 0;
-
-	while (n < REAP_BATCH && io_uring_peek_cqe(&u->ring, &cqe) == 0) {
-		struct disk_request *req = io_uring_cqe_get_data(cqe);
-
-		if (only_quick && !finishes_at_once(req, cqe->res))
-			break;
-		out[n++] = (struct reaped_cqe){ req, cqe->res };
-		io_uring_cqe_seen(&u->ring, cqe);
-		if (!req)
-			break;		/* disk_uring_stop()'s sentinel: nothing follows */
-	}
-	return n;
-}
-
-static void nudge(struct disk_uring *u)
-{
-	u64 one = 1;
-
-	if (write(u->efd, &one, sizeof(one)) < 0)
-		pr_warn_once("disk: waking the completion thread: %m");
-}
-
-/* On the submitter, after io_uring_submit(): what already completed. */
-static void reap_inline(struct disk *d)
-{
-	struct disk_uring *u = d->uring;
-	struct reaped_cqe done[REAP_BATCH];
-	unsigned int n;
-
-	if (pthread_mutex_trylock(&u->cq_lock)) {
-		nudge(u);	/* the thread is at it; make sure it looks again */
-		return;
-	}
-	n = take_cqes(u, done, true);
-	if (io_uring_cq_ready(&u->ring))
-		nudge(u);	/* one that blocks, or more than a batch */
-	pthread_mutex_unlock(&u->cq_lock);
-	for (unsigned int i = 0; i < n; i++)
-		reaped(d, done[i].req, done[i].res);
-}
-
 static void *completion_thread(void *arg)
 {
 	struct disk *d = arg;
 	struct disk_uring *u = d->uring;
 
 	for (;;) {
-		struct reaped_cqe done[REAP_BATCH];
-		unsigned int n;
-		u64 v;
+		struct io_uring_cqe *cqe;
+		struct disk_request *req;
+		int ret, res;
 
-		/* Everything on the CQ, then sleep until there may be more. */
-		do {
-			pthread_mutex_lock(&u->cq_lock);
-			n = take_cqes(u, done, false);
-			pthread_mutex_unlock(&u->cq_lock);
-			for (unsigned int i = 0; i < n; i++) {
-				if (!done[i].req)
-					return NULL;	/* disk_uring_stop()'s sentinel */
-				reaped(d, done[i].req, done[i].res);
-			}
-		} while (n);
-		if (read(u->efd, &v, sizeof(v)) < 0 && errno != EINTR) {
-			pr_err("disk %s: completion eventfd: %m", d->path);
+		ret = io_uring_wait_cqe(&u->ring, &cqe);
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0) {
+			pr_err("disk %s: io_uring_wait_cqe: %s", d->path, strerror(-ret));
 			return NULL;
 		}
+		req = io_uring_cqe_get_data(cqe);
+		res = cqe->res;
+		io_uring_cqe_seen(&u->ring, cqe);
+		if (!req)
+			return NULL;	/* disk_uring_stop()'s sentinel */
+		reaped(d, req, res);
 	}
 }
 
@@ -249,9 +152,7 @@ void disk_uring_submit(struct disk *d, struct disk_request *req)
 	if (ret < 0) {
 		pr_warn_once("disk %s: io_uring submission failed: %s", d->path, strerror(-ret));
 		disk_finish(d, req, ret);
-		return;
 	}
-	reap_inline(d);
 }
 
 int disk_uring_start(struct disk *d)
@@ -267,23 +168,11 @@ int disk_uring_start(struct disk *d)
 		free(u);
 		return -1;
 	}
-	u->efd = eventfd(0, EFD_CLOEXEC);
-	if (u->efd < 0 || io_uring_register_eventfd(&u->ring, u->efd)) {
-		pr_debug("disk %s: no io_uring eventfd: %m", d->path);
-		if (u->efd >= 0)
-			close(u->efd);
-		io_uring_queue_exit(&u->ring);
-		free(u);
-		return -1;
-	}
 	pthread_mutex_init(&u->sq_lock, NULL);
-	pthread_mutex_init(&u->cq_lock, NULL);
 	d->uring = u;
 	if (pthread_create(&u->thread, NULL, completion_thread, d)) {
 		d->uring = NULL;
 		pthread_mutex_destroy(&u->sq_lock);
-		pthread_mutex_destroy(&u->cq_lock);
-		close(u->efd);
 		io_uring_queue_exit(&u->ring);
 		free(u);
 		return -1;
@@ -306,14 +195,10 @@ void disk_uring_stop(struct disk *d)
 		io_uring_submit(&u->ring);
 	}
 	pthread_mutex_unlock(&u->sq_lock);
-	if (sqe)
-		nudge(u);	/* in case the submitter's own reaping left it */
-	else
+	if (!sqe)
 		pthread_cancel(u->thread);	/* cannot happen with nothing in flight */
 	pthread_join(u->thread, NULL);
-	close(u->efd);
 	pthread_mutex_destroy(&u->sq_lock);
-	pthread_mutex_destroy(&u->cq_lock);
 	io_uring_queue_exit(&u->ring);
 	free(u);
 	d->uring = NULL;

@@ -17,9 +17,7 @@
 #include <linux/virtio_pci.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <linux/magic.h>
 #include <string.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "machine/vm.h"
@@ -211,50 +209,6 @@ static void test_read(void **state)
 	/* The last sector is readable. */
 	assert_int_equal(request(f, VIRTIO_BLK_T_IN, DISK_BYTES / 512 - 1, 512, true),
 			 VIRTIO_BLK_S_OK);
-}
-
-/*
- * io_uring serves a read from the page cache inside the submission, and
- * the submitter completes it there: the used entry is in place, and the
- * interrupt sent from the kicking thread itself, when the kick returns,
- * with no completion thread in between. The image was just written, so
- * its pages are cached; a few may not be, hence 90 of 100. tmpfs reads
- * are never served inline (io_uring hands them to its workers), and the
- * worker threads' backend never completes on the kicking thread.
- */
-static void test_read_done_in_the_kick(void **state)
-{
-	struct fixture *f = *state;
-	unsigned int done_at_once = 0, msi_before = vtd_msi_from_self(), mine;
-	struct statfs fs;
-
-	for (unsigned int i = 0; i < 100; i++) {
-		struct vtd_buf b[3] = {
-			{ f->hdr, 16, false }, { f->data, 4096, true }, { f->status, 1, true },
-		};
-		u16 before = vtd_used_idx(&f->d, 0);
-		u32 id, len;
-
-		put_hdr(f, VIRTIO_BLK_T_IN, (i * 8) % (DISK_BYTES / 512 - 8));
-		vtd_add_chain(&f->d, 0, b, 3, false);
-		vtd_kick(&f->d, 0);
-		if (vtd_used_idx(&f->d, 0) != before)
-			done_at_once++;
-		assert_int_equal(vtd_wait_used(&f->d, 0, 5000, &id, &len), 0);
-		assert_int_equal(len, 4096 + 1);
-	}
-	mine = vtd_msi_from_self() - msi_before;
-	print_message("%s: %u of 100 reads done when the kick returned, %u interrupts "
-		      "sent from the kicking thread\n",
-		      test_aio == DISK_AIO_IO_URING ? "io_uring" : "threads", done_at_once, mine);
-	if (test_aio == DISK_AIO_THREADS) {
-		assert_int_equal(mine, 0);
-	} else if (statfs(dir, &fs) == 0 && fs.f_type == TMPFS_MAGIC) {
-		print_message("%s is tmpfs: io_uring does not read it inline\n", dir);
-	} else {
-		assert_true(done_at_once >= 90);
-		assert_true(mine >= 90);
-	}
 }
 
 static void test_write(void **state)
@@ -579,7 +533,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_config),
 		T(test_read),
-		T(test_read_done_in_the_kick),
 		T(test_write),
 		T(test_discard_and_write_zeroes),
 		T(test_get_id),

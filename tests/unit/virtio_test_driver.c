@@ -14,9 +14,12 @@
 #include "bus/bus.h"
 #include "bus/pci.h"
 #include "engine/engine.h"
+#include "machine/event_loop.h"
 #include "machine/layout.h"
+#include "machine/memmap.h"
 #include "machine/vm.h"
 #include "mem/guest_mem.h"
+#include "mem/ram.h"
 
 /* --- the fake machine --- */
 
@@ -27,7 +30,6 @@ static struct {
 	pthread_mutex_t lock;
 	unsigned int n;
 	u32 data[MSI_LOG];
-	pthread_t from[MSI_LOG];	/* the thread that sent it */
 	bool level[NR_GSIS];
 } irqs = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -45,10 +47,8 @@ static void vtd_send_msi(struct vm *vm, u64 addr, u32 data)
 	(void)vm;
 	(void)addr;
 	pthread_mutex_lock(&irqs.lock);
-	if (irqs.n < MSI_LOG) {
-		irqs.from[irqs.n] = pthread_self();
+	if (irqs.n < MSI_LOG)
 		irqs.data[irqs.n++] = data;
-	}
 	pthread_mutex_unlock(&irqs.lock);
 }
 
@@ -65,17 +65,6 @@ unsigned int vtd_msi_count(u32 data)
 	pthread_mutex_lock(&irqs.lock);
 	for (unsigned int i = 0; i < irqs.n; i++)
 		c += irqs.data[i] == data;
-	pthread_mutex_unlock(&irqs.lock);
-	return c;
-}
-
-unsigned int vtd_msi_from_self(void)
-{
-	unsigned int c = 0;
-
-	pthread_mutex_lock(&irqs.lock);
-	for (unsigned int i = 0; i < irqs.n; i++)
-		c += pthread_equal(irqs.from[i], pthread_self()) != 0;
 	pthread_mutex_unlock(&irqs.lock);
 	return c;
 }
@@ -108,8 +97,20 @@ struct vm *vtd_vm_create(void)
 	pthread_mutex_unlock(&irqs.lock);
 	cfg.mem_size = VTD_RAM_SIZE;
 	cfg.nr_cpus = 1;
+	vm->cfg = &cfg;
 	vm->engine = &vtd_engine;
-	if (vm_skeleton_init(vm, &cfg) || vm_skeleton_add_ram(vm) || pci_root_create(vm)) {
+	vm->signal_fd = -1;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
+	bus_init(&vm->pio_bus, "pio");
+	bus_init(&vm->mmio_bus, "mmio");
+	vm->loop = event_loop_create();
+	vm->mem.base = ram_alloc(VTD_RAM_SIZE);
+	vm->mem.map_size = VTD_RAM_SIZE;
+	if (!vm->loop || !vm->mem.base ||
+	    memmap_build(&vm->memmap, &vm->mem, vm->mem.base, VTD_RAM_SIZE) ||
+	    pci_root_create(vm)) {
 		vm_destroy(vm);
 		return NULL;
 	}

@@ -31,8 +31,6 @@ void vtd_vm_destroy(struct vm *vm);
 /* MSIs the engine received with this data, and INTx line levels. */
 unsigned int vtd_msi_count(u32 data);
 unsigned int vtd_msi_total(void);
-/* Of those, the ones sent from the calling thread (completed in its kick). */
-unsigned int vtd_msi_from_self(void);
 bool vtd_gsi_level(u32 gsi);
 
 struct vtd_queue {
