@@ -150,7 +150,20 @@ static void render_time(struct rtc *r, s64 sec)
 	r->cmos[CMOS_REG_CENTURY] = to_reg(r, (tm.tm_year + 1900) / 100);
 }
 
-/* The time the registers hold; timegm() makes sense of nonsense. */
+/*
+ * The times the clock can be set to. Guest time is kept in nanoseconds
+ * since the epoch in an s64, which spans 1677-2262, and the timer's
+ * arithmetic wants room on both sides; a binary century register reaches
+ * year 25599 and century 0 means years 0-99.
+ */
+#define RTC_MIN_SEC	(-2208988800LL)	/* 1900-01-01 */
+#define RTC_MAX_SEC	7258118400LL	/* 2200-01-01, excluded */
+
+/*
+ * The time the registers hold; timegm() makes sense of nonsense. False
+ * when there is none, or it is outside the clock's range (the guest's
+ * write is then ignored, the clock runs on).
+ */
 static bool parse_time(const struct rtc *r, s64 *sec)
 {
 	struct tm tm = {
@@ -166,6 +179,11 @@ static bool parse_time(const struct rtc *r, s64 *sec)
 
 	if (t == (time_t)-1)
 		return false;
+	if (t < RTC_MIN_SEC || t >= RTC_MAX_SEC) {
+		pr_warn_once("rtc: the guest set the year %d, outside 1900-2199; ignored",
+			     tm.tm_year + 1900);
+		return false;
+	}
 	*sec = t;
 	return true;
 }

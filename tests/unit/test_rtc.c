@@ -121,6 +121,42 @@ static void set_clock(struct vm *vm, u8 b, u8 hour, u8 min, u8 sec)
 	cmos_write(vm, 0x0b, b);
 }
 
+/*
+ * A century the clock cannot keep (guest time is s64 nanoseconds) is
+ * ignored, whether set through SET or written to a running clock: the
+ * clock keeps the host's time. Year 2300 overflowed the arithmetic.
+ */
+static void time_outside_the_clock_range_is_ignored(void **state)
+{
+	struct vm *vm = new_vm(0);
+	struct clock_regs c;
+	struct tm tm;
+
+	(void)state;
+	cmos_write(vm, 0x0b, 0x02 | 0x80);
+	cmos_write(vm, 0x32, 0x23);			/* 2324 */
+	cmos_write(vm, 0x0b, 0x02);
+	read_clock_at(vm, &c, &tm);
+	assert_int_equal(c.year, bcd(tm.tm_year % 100));
+	assert_int_equal(c.century, bcd((tm.tm_year + 1900) / 100));
+
+	cmos_write(vm, 0x0b, 0x06);			/* binary */
+	cmos_write(vm, 0x32, 0xff);			/* year 25599, running */
+	cmos_write(vm, 0x32, 0x00);			/* year 0-99 */
+	read_clock_at(vm, &c, &tm);
+	assert_int_equal(c.century, (tm.tm_year + 1900) / 100);
+	assert_int_equal(c.mday, tm.tm_mday);
+
+	set_clock(vm, 0x06, 12, 0, 0);			/* 2199 stays settable... */
+	cmos_write(vm, 0x0b, 0x86);
+	cmos_write(vm, 0x32, 21);
+	cmos_write(vm, 0x09, 99);
+	cmos_write(vm, 0x0b, 0x06);
+	assert_int_equal(cmos_read(vm, 0x32), 21);
+	assert_int_equal(cmos_read(vm, 0x09), 99);
+	vm_destroy(vm);
+}
+
 static void set_time_and_12_hour_mode(void **state)
 {
 	struct vm *vm = new_vm(0);
@@ -347,6 +383,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bcd_and_binary_time),
 		cmocka_unit_test(set_time_and_12_hour_mode),
+		cmocka_unit_test(time_outside_the_clock_range_is_ignored),
 		cmocka_unit_test(uip_comes_and_goes),
 		cmocka_unit_test(update_alarm_and_periodic_flags),
 		cmocka_unit_test(update_interrupt_on_irq8),
