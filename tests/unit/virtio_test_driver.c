@@ -14,12 +14,9 @@
 #include "bus/bus.h"
 #include "bus/pci.h"
 #include "engine/engine.h"
-#include "machine/event_loop.h"
 #include "machine/layout.h"
-#include "machine/memmap.h"
 #include "machine/vm.h"
 #include "mem/guest_mem.h"
-#include "mem/ram.h"
 
 /* --- the fake machine --- */
 
@@ -97,20 +94,8 @@ struct vm *vtd_vm_create(void)
 	pthread_mutex_unlock(&irqs.lock);
 	cfg.mem_size = VTD_RAM_SIZE;
 	cfg.nr_cpus = 1;
-	vm->cfg = &cfg;
 	vm->engine = &vtd_engine;
-	vm->signal_fd = -1;
-	pthread_mutex_init(&vm->stop_lock, NULL);
-	pthread_mutex_init(&vm->pause_lock, NULL);
-	pthread_cond_init(&vm->pause_cond, NULL);
-	bus_init(&vm->pio_bus, "pio");
-	bus_init(&vm->mmio_bus, "mmio");
-	vm->loop = event_loop_create();
-	vm->mem.base = ram_alloc(VTD_RAM_SIZE);
-	vm->mem.map_size = VTD_RAM_SIZE;
-	if (!vm->loop || !vm->mem.base ||
-	    memmap_build(&vm->memmap, &vm->mem, vm->mem.base, VTD_RAM_SIZE) ||
-	    pci_root_create(vm)) {
+	if (vm_skeleton_init(vm, &cfg) || vm_skeleton_add_ram(vm) || pci_root_create(vm)) {
 		vm_destroy(vm);
 		return NULL;
 	}
