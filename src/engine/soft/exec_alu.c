@@ -8,6 +8,9 @@
 
 #include <sched.h>
 
+#include "machine/vcpu.h"
+#include "machine/vm.h"
+
 u64 mem_rmw(struct soft_cpu *cpu, const struct insn *in, u64 lin, unsigned int size,
 	    rmw_fn fn, u64 arg, bool atomic)
 {
@@ -506,12 +509,14 @@ OP(op_pause)
 	static __thread unsigned int pauses;
 
 	/*
-	 * PAUSE marks a spin-wait loop: every so often give the host CPU
-	 * away, as a pause-loop exit does on hardware, so that whatever the
-	 * loop waits for (another vCPU, a device thread) runs sooner when the
-	 * host is busier than it has cores.
+	 * PAUSE marks a spin-wait loop: in a VM with more than one vCPU,
+	 * every so often give the host CPU away, as a pause-loop exit does
+	 * on hardware, so that the vCPU the loop waits for runs sooner when
+	 * the host is busier than it has cores. A lone vCPU (or a standalone
+	 * CPU: tests, fuzzing) waits on nothing a yield would help, and on a
+	 * busy host each yield can cost a time slice.
 	 */
-	if (++pauses % 64 == 0)
+	if (cpu->vcpu && cpu->vcpu->vm->cfg->nr_cpus > 1 && ++pauses % 64 == 0)
 		sched_yield();
 	else
 		__builtin_ia32_pause();
