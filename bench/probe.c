@@ -26,6 +26,13 @@
  *                        the RSS of the anonymous mapping(s) exactly --ram
  *                        bytes long (guest RAM)
  *
+ * probe runs at the lowest real-time priority when it may (root), so that
+ * on a loaded host it reads the console when the VMM writes it: a marker's
+ * time is taken when probe reads it, and a guest that powers off right
+ * after its marker would otherwise be gone before its RSS is sampled. The
+ * command itself runs at normal priority (SCHED_RESET_ON_FORK). probe
+ * sleeps in poll() between reads, so it takes no CPU from the VMM.
+ *
  * Exits 0 when the measurement was made, whatever the command did (one that
  * cannot be executed shows as "status=exit 127", its reason in the log);
  * 1 on bad usage; 2 when probe itself failed (pipe, fork, pidfd, wait).
@@ -35,6 +42,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -302,6 +310,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	/* Best effort: without the privilege, probe runs as it was started. */
+	struct sched_param rt = { .sched_priority = 1 };
+
+	sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &rt);
 	t0 = now();
 	pid = fork();
 	if (pid < 0) {
