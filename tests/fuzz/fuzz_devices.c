@@ -76,6 +76,8 @@ enum op {
 	OP_RAM_WRITE,	/* u32 gpa, u8 length, bytes */
 	OP_POLL,	/* run the I/O thread's ready work once, finish block requests */
 	OP_HOST_INPUT,	/* u8 target, u8 length, bytes: what the host side sends */
+	OP_CAP_WRITE,	/* u8 slot, u8 capability ID, u8 nth, u8 offset, u8 size, u32 value */
+	OP_CAP_READ,	/* u8 slot, u8 capability ID, u8 nth, u8 offset, u8 size */
 	NR_OPS
 };
 
@@ -406,6 +408,42 @@ static void config_op(struct machine *m, struct input *in, bool write)
 	pio(m->vm, PORT_PCI_CONFIG_DATA + (reg & 3), size, value, write);
 }
 
+/*
+ * Where the nth capability with this ID starts in slot's config space, as a
+ * driver walking the list finds it (0 when there is none: the offset is
+ * then from the header's start).
+ */
+static unsigned int find_capability(struct machine *m, unsigned int slot, u8 id,
+				    unsigned int nth)
+{
+	struct pci_device *dev = m->vm->pci->slots[slot];
+	unsigned int pos;
+
+	if (!dev || !(dev->config[PCI_STATUS] & PCI_STATUS_CAP_LIST))
+		return 0;
+	pos = dev->config[PCI_CAPABILITY_LIST];
+	for (int hops = 0; hops < 48 && pos >= PCI_CAP_START && pos < PCI_CFG_SPACE_SIZE - 1; hops++) {
+		if (dev->config[pos] == id && !nth--)
+			return pos;
+		pos = dev->config[pos + 1];
+	}
+	return 0;
+}
+
+/* A config access inside a capability, found the way a driver finds it. */
+static void capability_op(struct machine *m, struct input *in, bool write)
+{
+	unsigned int slot = take(in, 1) % PCI_MAX_SLOTS;
+	u8 id = take(in, 1);
+	unsigned int nth = take(in, 1) % 8;
+	unsigned int reg = (find_capability(m, slot, id, nth) + take(in, 1)) & 0xff;
+	unsigned int size = take_size(in, false);
+	u32 value = write ? take(in, size) : 0;
+
+	pio(m->vm, PORT_PCI_CONFIG_ADDR, 4, 1u << 31 | slot << 11 | (reg & 0xfc), true);
+	pio(m->vm, PORT_PCI_CONFIG_DATA + (reg & 3), size, value, write);
+}
+
 static void ram_write(struct machine *m, struct input *in)
 {
 	u64 gpa = take(in, 4) % RAM_SIZE;
@@ -519,6 +557,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case OP_POLL:
 			poll_once(&m);
+			break;
+		case OP_CAP_WRITE:
+			capability_op(&m, &in, true);
+			break;
+		case OP_CAP_READ:
+			capability_op(&m, &in, false);
 			break;
 		default:
 			host_input(&m, &in);

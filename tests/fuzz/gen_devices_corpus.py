@@ -16,7 +16,8 @@ import struct
 import sys
 
 OP_PIO_WRITE, OP_PIO_READ, OP_MMIO_WRITE, OP_MMIO_READ, OP_CFG_WRITE, OP_CFG_READ, \
-    OP_RAM_WRITE, OP_POLL, OP_HOST_INPUT = range(9)
+    OP_RAM_WRITE, OP_POLL, OP_HOST_INPUT, OP_CAP_WRITE, OP_CAP_READ = range(11)
+CAP_MSI, CAP_VENDOR, CAP_MSIX = 0x05, 0x09, 0x11
 FLAG_IOMMU, FLAG_INTREMAP, FLAG_DISK_THREADS = 1, 2, 4
 SIZE = {1: 0, 2: 1, 4: 2, 8: 3}
 SLOT_PCI_TESTDEV, SLOT_EDU, SLOT_BLK, SLOT_RNG, SLOT_CONSOLE, SLOT_NET, SLOT_BALLOON, \
@@ -28,6 +29,7 @@ DFSEL, DF, GFSEL, GF, MSIX_CFG, NUM_Q, STATUS, CFG_GEN, Q_SEL, Q_SIZE, Q_MSIX, Q
     Q_NOFF, Q_DESC, Q_DRIVER, Q_DEVICE = 0, 4, 8, 0xc, 0x10, 0x12, 0x14, 0x15, 0x16, 0x18, \
     0x1a, 0x1c, 0x1e, 0x20, 0x28, 0x30
 ISR_OFF, DEVICE_OFF, NOTIFY_OFF, NOTIFY_MULT = 0x1000, 0x2000, 0x3000, 4
+MSIX_TABLE_OFF, MSIX_PBA_OFF = 0x4000, 0x5000
 VRING_DESC_F_NEXT, VRING_DESC_F_WRITE = 1, 2
 
 
@@ -62,6 +64,12 @@ class Prog:
 
     def cfg_r(self, slot, reg, size=4, fn=0):
         self.b += bytes([OP_CFG_READ, slot, fn, reg, SIZE[size]])
+
+    def cap_w(self, slot, cap, nth, off, size, v):
+        self.b += bytes([OP_CAP_WRITE, slot, cap, nth, off, SIZE[size]]) + le(v, size)
+
+    def cap_r(self, slot, cap, nth, off, size=4):
+        self.b += bytes([OP_CAP_READ, slot, cap, nth, off, SIZE[size]])
 
     def ram(self, gpa, data):
         for i in range(0, len(data), 256):
@@ -109,6 +117,14 @@ def virtio_seed(slot, features_lo, queues, flags=0, msix=False):
     p.bar_w(slot, 0, GF, 4, features_lo)
     p.bar_w(slot, 0, STATUS, 1, 0xb)
     p.bar_r(slot, 0, STATUS, 1)
+    if msix:
+        # MSI-X on, vectors 0..queues at 0xfee00000 with data 0x40 + v, unmasked.
+        p.cap_r(slot, CAP_MSIX, 0, 0)
+        p.cap_w(slot, CAP_MSIX, 0, 2, 2, 0x8000)
+        for v in range(queues + 1):
+            p.bar_w(slot, 0, MSIX_TABLE_OFF + 16 * v, 8, 0xfee00000)
+            p.bar_w(slot, 0, MSIX_TABLE_OFF + 16 * v + 8, 4, 0x40 + v)
+            p.bar_w(slot, 0, MSIX_TABLE_OFF + 16 * v + 12, 4, 0)
     p.bar_r(slot, 0, NUM_Q, 2)
     p.bar_w(slot, 0, MSIX_CFG, 2, 0 if msix else 0xffff)
     for q in range(queues):
@@ -169,6 +185,24 @@ def simple_virtio_seeds():
     p = virtio_seed(SLOT_RNG, 1 << 28, 1)
     post(p, SLOT_RNG, 0, [(BUF, 64, True)])
     out['virtio-rng'] = p
+
+    # MSI-X, a masked vector's pending bit, and the pci_cfg window (the 5th vendor capability).
+    p = virtio_seed(SLOT_RNG, 1 << 29, 1, msix=True)
+    post(p, SLOT_RNG, 0, [(BUF, 32, True)])
+    p.bar_w(SLOT_RNG, 0, MSIX_TABLE_OFF + 16 + 12, 4, 1)
+    post(p, SLOT_RNG, 0, [(BUF, 32, True)], avail_idx=2)
+    p.bar_r(SLOT_RNG, 0, MSIX_PBA_OFF, 8)
+    p.bar_w(SLOT_RNG, 0, MSIX_TABLE_OFF + 16 + 12, 4, 0)
+    p.cap_w(SLOT_RNG, CAP_MSIX, 0, 2, 2, 0xc000)           # function mask
+    p.cap_w(SLOT_RNG, CAP_MSIX, 0, 2, 2, 0x8000)
+    for nth in range(5):
+        p.cap_r(SLOT_RNG, CAP_VENDOR, nth, 3, 1)             # cfg_type
+    p.cap_w(SLOT_RNG, CAP_VENDOR, 4, 4, 1, 0)                # bar 0
+    p.cap_w(SLOT_RNG, CAP_VENDOR, 4, 8, 4, STATUS)
+    p.cap_w(SLOT_RNG, CAP_VENDOR, 4, 12, 4, 1)
+    p.cap_r(SLOT_RNG, CAP_VENDOR, 4, 16, 1)
+    p.cap_w(SLOT_RNG, CAP_VENDOR, 4, 16, 1, 0)               # a reset through the window
+    out['virtio-rng-msix'] = p
 
     p = virtio_seed(SLOT_CONSOLE, 1 << 29, 2)
     p.ram(BUF, b'hello from the guest\n')
