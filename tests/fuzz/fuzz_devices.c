@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -197,7 +198,37 @@ struct machine {
 	struct sink_net *net;
 	int hvc_in[2];		/* the console's input pipe: [1] is the host's end */
 	int hvc_out;
+	void *guards[2];	/* PROT_NONE pages either side of guest RAM, or NULL */
 };
+
+#define GUARD_SIZE 4096
+
+/*
+ * ASan cannot tell guest RAM's mapping from its neighbours: inaccessible
+ * pages on both sides turn an access just past it into a crash. Only where
+ * the address space there is free (MAP_FIXED_NOREPLACE), which it usually is.
+ */
+static void add_guards(struct machine *m)
+{
+	u8 *at[2] = { m->vm->mem.base - GUARD_SIZE, m->vm->mem.base + m->vm->mem.map_size };
+
+	for (int i = 0; i < 2; i++) {
+		void *g = mmap(at[i], GUARD_SIZE, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+
+		if (g == at[i])
+			m->guards[i] = g;
+		else if (g != MAP_FAILED)
+			munmap(g, GUARD_SIZE);	/* an old kernel placed it elsewhere */
+	}
+}
+
+static void remove_guards(struct machine *m)
+{
+	for (int i = 0; i < 2; i++)
+		if (m->guards[i])
+			munmap(m->guards[i], GUARD_SIZE);
+}
 
 static void cleanup(void)
 {
@@ -313,6 +344,7 @@ static int machine_create(struct machine *m, u8 flags)
 	reset_disk();
 	if (vm_skeleton_init(m->vm, &m->cfg) || vm_skeleton_add_ram(m->vm))
 		return -1;
+	add_guards(m);
 	if ((flags & FLAG_IOMMU) && vtd_create(m->vm, flags & FLAG_INTREMAP))
 		return -1;
 	return platform_init(m) || virtio_init(m, flags) ? -1 : 0;
@@ -329,6 +361,7 @@ static void drain_blk(struct machine *m)
 static void machine_destroy(struct machine *m)
 {
 	drain_blk(m);
+	remove_guards(m);
 	vm_destroy(m->vm);
 	/* The console's input watch went with the machine; the pipe is ours. */
 	for (int i = 0; i < 2; i++)
@@ -505,8 +538,9 @@ static void report(struct machine *m)
 
 	for (unsigned int q = 0; q < ARRAY_SIZE(used); q++)
 		guest_read(&m->vm->mem, 0x100000 + q * 0x10000 + 0x2000 + 2, &used[q], 2);
-	fprintf(stderr, "fuzz_devices: %lu interrupt line changes, %lu MSIs, stop reason %d, used idx %u %u %u %u\n",
-		irq_calls, msis, m->vm->stop_reason, used[0], used[1], used[2], used[3]);
+	fprintf(stderr, "fuzz_devices: %lu interrupt line changes, %lu MSIs, stop reason %d, used idx %u %u %u %u, guard pages %d\n",
+		irq_calls, msis, m->vm->stop_reason, used[0], used[1], used[2], used[3],
+		!!m->guards[0] + !!m->guards[1]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
