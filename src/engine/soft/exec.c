@@ -36,6 +36,12 @@ static void trace_exec(struct soft_cpu *cpu)
 enum exec_status cpu_exec(struct soft_cpu *cpu, u64 max_insns)
 {
 	(void)max_insns;
+	/*
+	 * Chaining counts down from here; at 0 the first decrement would wrap
+	 * and let a loop of chained blocks run for 2^32 blocks unpolled.
+	 */
+	if (cpu->poll_countdown == 0)
+		cpu->poll_countdown = POLL_BLOCKS;
 	if (_setjmp(cpu->jmp)) {
 		cpu->last_block = NULL;
 		cpu->step_once = false;
