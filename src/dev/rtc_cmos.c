@@ -278,7 +278,8 @@ static void update_flags(struct rtc *r, s64 now)
 	r->last_ns = now;
 	if (now <= prev)
 		return;		/* the host clock stepped back */
-	if (shift >= 0 && (ticks_of(now) >> shift) != (ticks_of(prev) >> shift))
+	if (shift >= 0 && floor_div(ticks_of(now), 1LL << shift) !=
+			  floor_div(ticks_of(prev), 1LL << shift))
 		c |= C_PF;
 	if (!clock_frozen(r) && now_s != prev_s) {
 		c |= C_UF;
@@ -313,7 +314,8 @@ static void arm_timer(struct rtc *r, s64 now)
 	int shift = periodic_shift(r);
 
 	if ((want & B_PIE) && shift >= 0) {
-		s64 tick = ((ticks_of(now) >> shift) + 1) << shift;
+		/* Periods before 1970 are negative ticks: divide, don't shift. */
+		s64 tick = (floor_div(ticks_of(now), 1LL << shift) + 1) * (1LL << shift);
 		s64 sec = floor_div(tick, 32768);
 
 		next = MIN(next, sec * NSEC_PER_SEC + (tick - sec * 32768) * NSEC_PER_SEC / 32768 + 1);

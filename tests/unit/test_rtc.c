@@ -157,6 +157,29 @@ static void time_outside_the_clock_range_is_ignored(void **state)
 	vm_destroy(vm);
 }
 
+/*
+ * Before 1970 the divider chain's ticks are negative: the periodic flag and
+ * the timer's next period still come (they were computed with shifts of
+ * negative numbers, which UBSan reports).
+ */
+static void periodic_flag_before_1970(void **state)
+{
+	struct vm *vm = new_vm(0);
+
+	(void)state;
+	cmos_write(vm, 0x0b, 0x86);			/* SET, binary, 24 h */
+	cmos_write(vm, 0x32, 19);
+	cmos_write(vm, 0x09, 50);			/* 1950 */
+	cmos_write(vm, 0x0b, 0x06);
+	assert_int_equal(cmos_read(vm, 0x32), 19);
+	cmos_write(vm, 0x0a, 0x26);			/* 1024 Hz */
+	cmos_write(vm, 0x0b, 0x46);			/* PIE: the timer is armed */
+	cmos_read(vm, 0x0c);
+	usleep(5000);
+	assert_true(cmos_read(vm, 0x0c) & 0x40);
+	vm_destroy(vm);
+}
+
 static void set_time_and_12_hour_mode(void **state)
 {
 	struct vm *vm = new_vm(0);
@@ -384,6 +407,7 @@ int main(void)
 		cmocka_unit_test(bcd_and_binary_time),
 		cmocka_unit_test(set_time_and_12_hour_mode),
 		cmocka_unit_test(time_outside_the_clock_range_is_ignored),
+		cmocka_unit_test(periodic_flag_before_1970),
 		cmocka_unit_test(uip_comes_and_goes),
 		cmocka_unit_test(update_alarm_and_periodic_flags),
 		cmocka_unit_test(update_interrupt_on_irq8),
