@@ -177,6 +177,14 @@ def blk_seeds():
         post(p, SLOT_BLK, 0, chain)
         p.bar_r(SLOT_BLK, 0, DEVICE_OFF, 8)    # capacity
         out[name] = p
+    # DISCARD (11) and WRITE_ZEROES with UNMAP (13): one segment each.
+    p = virtio_seed(SLOT_BLK, 1 << 13 | 1 << 14, 1)
+    for i, (typ, seg) in enumerate(((11, struct.pack('<QII', 8, 16, 0)),
+                                    (13, struct.pack('<QII', 0, 8, 1)))):
+        p.ram(BUF, struct.pack('<IIQ', typ, 0, 0) + seg)
+        post(p, SLOT_BLK, 0, [(BUF, 16, False), (BUF + 16, 16, False), (BUF + 0x400, 1, True)],
+             avail_idx=i + 1)
+    out['virtio-blk-discard-zeroes'] = p
     return out
 
 
@@ -222,6 +230,20 @@ def simple_virtio_seeds():
     p.bar_r(SLOT_NET, 0, DEVICE_OFF, 8)    # MAC
     out['virtio-net'] = p
 
+    # Checksum offload both ways: NEEDS_CSUM on a UDP frame, then a frame in.
+    p = virtio_seed(SLOT_NET, 1 << 0 | 1 << 1 | 1 << 5, 2)
+    hdr = struct.pack('<BBHHHHH', 1, 0, 0, 0, 34, 6, 1)
+    udp = bytes([0x45, 0, 0, 28 + 8, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 2, 15, 10, 0, 2, 2]) + \
+        struct.pack('>HHHH', 1234, 53, 16, 0) + b'fuzzfuzz'
+    frame = hdr + bytes([0x52, 0x54, 0, 0x12, 0x34, 0x57]) + bytes([0x52, 0x54, 0, 0x12, 0x34, 0x56]) + \
+        b'\x08\x00' + udp
+    p.ram(BUF, frame)
+    post(p, SLOT_NET, 1, [(BUF, 12, False), (BUF + 12, len(frame) - 12, False)])
+    post(p, SLOT_NET, 0, [(BUF + 0x1000, 1526, True)])
+    p.host(2, bytes([0x52, 0x54, 0, 0x12, 0x34, 0x56]) + bytes(6) + b'\x08\x00' + udp)
+    p.poll()
+    out['virtio-net-csum'] = p
+
     p = virtio_seed(SLOT_BALLOON, 0, 2)
     p.bar_r(SLOT_BALLOON, 0, DEVICE_OFF, 4)    # num_pages
     p.ram(BUF, struct.pack('<4I', 0x300, 0x301, 0x302, 0x3ff))
@@ -249,6 +271,12 @@ def simple_virtio_seeds():
     p.ram(BUF + 0x100, struct.pack('<QQIIIHHIII', 3, 2, 1234, 1, 5, 1, 5, 0, 65536, 0) + b'hello')
     post(p, SLOT_VSOCK, 1, [(BUF + 0x100, 49, False)], avail_idx=2)
     p.poll()
+    # Credit request and update, shutdown both ways, then a reset.
+    for i, op in enumerate((7, 6, 4, 3)):
+        p.ram(BUF + 0x200, struct.pack('<QQIIIHHIII', 3, 2, 1234, 1, 0, 1, op,
+                                       3 if op == 4 else 0, 65536, 5))
+        post(p, SLOT_VSOCK, 1, [(BUF + 0x200, 44, False)], avail_idx=3 + i)
+        p.poll()
     out['virtio-vsock'] = p
     return out
 
