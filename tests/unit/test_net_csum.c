@@ -17,32 +17,11 @@
 #include <string.h>
 
 #include "virtio/net_csum.h"
+#include "net_ref.h"
 
 #define MAXF 2048
 
 /* --- the reference --- */
-
-static u32 ref_sum(u32 sum, const u8 *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
-static void put16(u8 *p, u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static u16 get16(const u8 *p)
-{
-	return p[0] << 8 | p[1];
-}
 
 static unsigned int seed = 12345;
 

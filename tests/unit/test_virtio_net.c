@@ -53,6 +53,7 @@
 #include "virtio/virtio_net.h"
 #include "virtio_stat.h"
 #include "virtio_test_driver.h"
+#include "net_ref.h"
 
 #define RX		0
 #define TX		1
@@ -308,8 +309,6 @@ static void test_transmit_short_header(void **state)
 	assert_int_equal(fake.sent, 0);
 }
 
-static u16 csum_add(u32 sum, const u8 *p, size_t len);
-
 /* Whether frame's TCP or UDP checksum is right, by the textbook sum. */
 static bool l4_sum_right(const u8 *fr, size_t len)
 {
@@ -317,10 +316,10 @@ static bool l4_sum_right(const u8 *fr, size_t len)
 	size_t l4 = v6 ? 54 : 14 + (fr[14] & 0xf) * 4;
 	size_t l4len = v6 ? (size_t)(fr[18] << 8 | fr[19]) : (size_t)(fr[16] << 8 | fr[17]) + 14 - l4;
 	u8 tail[4] = { 0, v6 ? fr[20] : fr[23], l4len >> 8, l4len };
-	u16 sum = v6 ? csum_add(0, fr + 22, 32) : csum_add(0, fr + 26, 8);
+	u16 sum = v6 ? ref_sum(0, fr + 22, 32) : ref_sum(0, fr + 26, 8);
 
 	assert_true(l4 + l4len <= len);
-	return csum_add(csum_add(sum, tail, 4), fr + l4, l4len) == 0xffff;
+	return ref_sum(ref_sum(sum, tail, 4), fr + l4, l4len) == 0xffff;
 }
 
 /* Reads the frame of the used receive entry id; returns the header's flags. */
@@ -502,28 +501,6 @@ static int setup_slirp_hostfwd(void **state)
 	return setup_slirp_with(state, &fwd, 1);
 }
 
-static u16 csum_add(u32 sum, const u8 *p, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += p[i] << 8 | p[i + 1];
-	if (len & 1)
-		sum += p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return sum;
-}
-
-static void put16(u8 *p, u16 v)
-{
-	p[0] = v >> 8;
-	p[1] = v;
-}
-
-static u16 get16(const u8 *p)
-{
-	return p[0] << 8 | p[1];
-}
-
 static void put32(u8 *p, u32 v)
 {
 	put16(p, v >> 16);
@@ -550,7 +527,7 @@ static u8 *ipv4_frame(u8 *frame, const u8 *dst_mac, u8 proto, u32 src, u32 dst, 
 	iph[9] = proto;
 	put32(iph + 12, src);
 	put32(iph + 16, dst);
-	put16(iph + 10, ~csum_add(0, iph, 20));
+	put16(iph + 10, ~ref_sum(0, iph, 20));
 	return iph;
 }
 
@@ -737,8 +714,8 @@ static void send_syn(struct fixture *f, const u8 *gw_mac, u32 dst, u16 sport, u1
 	pseudo[8] = 0;
 	pseudo[9] = 6;
 	put16(pseudo + 10, 20);
-	sum = csum_add(0, pseudo, sizeof(pseudo));
-	put16(tcp + 16, ~csum_add(sum, tcp, 20));
+	sum = ref_sum(0, pseudo, sizeof(pseudo));
+	put16(tcp + 16, ~ref_sum(sum, tcp, 20));
 	transmit(f, frame, sizeof(frame), NULL);
 }
 
@@ -823,7 +800,7 @@ static void partial_tcp_frame(u8 *fr, size_t len)
 	for (size_t i = 34; i < len; i++)
 		fr[i] = i * 7;
 	fr[34 + 12] = 5 << 4;
-	put16(fr + 34 + 16, csum_add(0, pseudo, sizeof(pseudo)));
+	put16(fr + 34 + 16, ref_sum(0, pseudo, sizeof(pseudo)));
 }
 
 static void test_transmit_csum(void **state)
