@@ -486,6 +486,12 @@ int api_server_start(struct vm *vm, const char *sock_path, const char *version,
 				"use --api-sock PATH", err);
 			return 0;
 		}
+		/*
+		 * Named after our pid, so whatever is there (a socket or a link
+		 * to one) was left by an earlier process with this pid that was
+		 * killed before it could clean up.
+		 */
+		unlink(entry);
 		sock_path = entry;
 	}
 

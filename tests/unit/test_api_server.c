@@ -413,6 +413,19 @@ static void socket_path_checks(void **state)
 	api_server_stop(srv);
 	assert_int_equal(access(path, F_OK), -1);
 
+	/*
+	 * A link a killed process with our pid registered (its --api-sock gone
+	 * too) is stale by definition, and no reason to run without a socket.
+	 */
+	assert_int_equal(symlink("/nonexistent/api.sock", path), 0);
+	assert_int_equal(api_server_start(vm, NULL, "0", &srv), 0);
+	assert_non_null(srv);
+	fd = connect_to(path);
+	assert_true(fd >= 0);
+	close(fd);
+	api_server_stop(srv);
+	assert_int_equal(access(path, F_OK), -1);
+
 	snprintf(path, sizeof(path), "%s/kiln", dir);
 	rmdir(path);
 	rmdir(dir);
