@@ -359,27 +359,43 @@ out:
 	return elem;
 }
 
-void vq_push(struct virtqueue *vq, struct vq_elem *elem, u32 len)
+void vq_push_n(struct virtqueue *vq, struct vq_elem *const *elems, const u32 *lens, unsigned int n)
 {
-	pthread_mutex_lock(&vq->lock);
-	if (elem->gen == vq->gen && vq->enabled) {
-		u8 *slot = vq->used + RING_HDR + USED_ELEM_SIZE * (u64)(vq->used_idx & (vq->size - 1));
-		u32 id = elem->head;
+	bool published = false;
 
-		memcpy(slot, &id, 4);
-		memcpy(slot + 4, &len, 4);
-		vq->used_idx++;
-		/* The entry must be visible before the index that publishes it. */
+	pthread_mutex_lock(&vq->lock);
+	for (unsigned int i = 0; i < n; i++) {
+		struct vq_elem *elem = elems[i];
+
+		if (elem->gen == vq->gen && vq->enabled) {
+			u8 *slot = vq->used + RING_HDR +
+				   USED_ELEM_SIZE * (u64)(vq->used_idx & (vq->size - 1));
+			u32 id = elem->head;
+
+			memcpy(slot, &id, 4);
+			memcpy(slot + 4, &lens[i], 4);
+			vq->used_idx++;
+			vq->pushed++;
+			guest_mem_dirty_hva(vq->mem, slot, USED_ELEM_SIZE);
+			published = true;
+		}
+		/* Stale or not, its buffers may hold what the device wrote. */
+		mark_written(vq, elem);
+	}
+	if (published) {
+		/* The entries must be visible before the index that publishes them. */
 		__atomic_store_n((u16 *)(vq->used + 2), vq->used_idx, __ATOMIC_RELEASE);
-		vq->pushed++;
-		guest_mem_dirty_hva(vq->mem, slot, USED_ELEM_SIZE);
 		guest_mem_dirty_hva(vq->mem, vq->used + 2, 2);
 	}
-	/* Stale or not, its buffers may hold what the device wrote. */
-	mark_written(vq, elem);
-	__atomic_sub_fetch(vq->inflight, 1, __ATOMIC_RELEASE);
+	__atomic_sub_fetch(vq->inflight, n, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&vq->lock);
-	free(elem);
+	for (unsigned int i = 0; i < n; i++)
+		free(elems[i]);
+}
+
+void vq_push(struct virtqueue *vq, struct vq_elem *elem, u32 len)
+{
+	vq_push_n(vq, &elem, &len, 1);
 }
 
 void vq_fail(struct virtqueue *vq, struct vq_elem *elem, const char *why)

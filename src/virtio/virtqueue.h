@@ -103,6 +103,14 @@ struct vq_elem *vq_pop(struct virtqueue *vq);
 void vq_push(struct virtqueue *vq, struct vq_elem *elem, u32 len);
 
 /*
+ * vq_push() for n elems at once, elems[i] with lens[i] bytes written: the
+ * driver sees all of them or none (one used-index update), as a frame
+ * spread over several receive buffers must appear (virtio-net MRG_RXBUF).
+ */
+void vq_push_n(struct virtqueue *vq, struct vq_elem *const *elems, const u32 *lens,
+	       unsigned int n);
+
+/*
  * The device found elem malformed (a request the device cannot parse):
  * frees it without returning it, breaks the queue and reports why through
  * the error callback, as for a malformed ring.
