@@ -151,7 +151,8 @@ net_how() {
 	echo "from the connection to the guest's close; the guest's \`wc -c\` checks the count."
 	echo "Slirp is libslirp on both sides (Kiln \`--net user\`, QEMU \`-netdev user\`); the"
 	echo "tap is in a network namespace made for the run (the VMM and netpeer run in it,"
-	echo "via \`ip netns exec\`), host $TAP_HOST, guest $TAP_GUEST; QEMU's tap has a vnet"
-	echo "header (offloads), Kiln's does not. The ports in the commands below were that"
-	echo "run's: each run starts netpeer afresh."
+	echo "via \`ip netns exec\`), host $TAP_HOST, guest $TAP_GUEST; both VMMs open the tap"
+	echo "with a vnet header and offer the guest checksum and TCP segmentation offloads"
+	echo "both ways. The ports in the commands below were that run's: each run starts"
+	echo "netpeer afresh."
 }

@@ -2,13 +2,15 @@
 #ifndef KILN_BACKEND_NET_BACKEND_H
 #define KILN_BACKEND_NET_BACKEND_H
 
+#include <linux/virtio_net.h>
 #include <sys/uio.h>
 
 #include "lib/types.h"
 
 /*
  * The host side of a guest network card: Ethernet frames in both
- * directions, without any virtio header.
+ * directions, each with a virtio-net header (struct virtio_net_hdr_v1)
+ * when the backend carries one (vnet_hdr below).
  *
  * - net_slirp.c: user-mode networking (libslirp), on its own thread.
  * - net_tap.c: a tap interface (/dev/net/tun), read on its own thread.
@@ -22,8 +24,14 @@
 struct net_backend;
 
 struct net_frontend {
-	/* A frame for the guest, on the backend's thread. Must not block. */
-	void (*receive)(void *opaque, const u8 *frame, size_t len);
+	/*
+	 * A frame for the guest, on the backend's thread. Must not block.
+	 * hdr: the host's header for it (checksum to do, segmentation), from
+	 * a backend with vnet_hdr; NULL from others, whose frames are whole
+	 * and checksummed.
+	 */
+	void (*receive)(void *opaque, const struct virtio_net_hdr_v1 *hdr, const u8 *frame,
+			size_t len);
 	/*
 	 * Send what the guest has queued, with send(); called on the
 	 * backend's thread after kick_tx(), with none of its locks held.
@@ -39,9 +47,12 @@ struct net_backend_ops {
 	int (*start)(struct net_backend *be, const struct net_frontend *fe);
 	/*
 	 * A frame from the guest, len bytes in iov; any thread, never
-	 * blocks. Returns 0, or -1 when the frame was dropped.
+	 * blocks. Returns 0, or -1 when the frame was dropped. hdr: NULL, or
+	 * for a backend with vnet_hdr a header the device checked against the
+	 * frame (net_gso_check()): a checksum or segmentation left to the host.
 	 */
-	int (*send)(struct net_backend *be, const struct iovec *iov, unsigned int cnt, size_t len);
+	int (*send)(struct net_backend *be, const struct virtio_net_hdr_v1 *hdr,
+		    const struct iovec *iov, unsigned int cnt, size_t len);
 	/*
 	 * Optional: the guest queued frames. The backend's thread calls
 	 * fe->transmit soon, so that the vCPU goes back to the guest at
@@ -50,6 +61,12 @@ struct net_backend_ops {
 	 * the thread that kicked.
 	 */
 	void (*kick_tx)(struct net_backend *be);
+	/*
+	 * Optional, backends with vnet_hdr: what receive() may hand over from
+	 * now on, NET_RX_* (what the guest's driver negotiated). 0 until then:
+	 * whole, checksummed frames.
+	 */
+	void (*set_rx_offloads)(struct net_backend *be, unsigned int offloads);
 	/* Optional: the backend's own figures, under group. */
 	void (*report_stats)(struct net_backend *be, const char *group,
 			     const struct stats_visitor *v);
@@ -64,7 +81,19 @@ struct net_backend {
 	 * guest as VIRTIO_NET_F_MTU; 0 offers nothing (the guest's 1500).
 	 */
 	unsigned int mtu;
+	/*
+	 * Frames carry a virtio-net header each way (a tap's vnet header):
+	 * the host's stack takes the guest's partial checksums and 64 KiB TCP
+	 * segments (the device offers HOST_TSO4/6 and passes the header on),
+	 * and hands over its own (GUEST_TSO4/6) once set_rx_offloads() allows.
+	 */
+	bool vnet_hdr;
 };
+
+/* set_rx_offloads(): what receive() may give the guest. */
+#define NET_RX_CSUM	(1u << 0)	/* NEEDS_CSUM: a checksum left undone */
+#define NET_RX_TSO4	(1u << 1)	/* TCPv4 segments of up to 64 KiB */
+#define NET_RX_TSO6	(1u << 2)	/* TCPv6 segments of up to 64 KiB */
 
 #define NET_MIN_FRAME	14	/* an Ethernet header */
 

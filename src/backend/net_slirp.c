@@ -108,7 +108,7 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 
 	s->rx_frames++;
 	if (s->fe.receive)
-		s->fe.receive(s->fe.opaque, buf, len);
+		s->fe.receive(s->fe.opaque, NULL, buf, len);
 	return len;
 }
 
@@ -312,11 +312,12 @@ static int slirp_start(struct net_backend *be, const struct net_frontend *fe)
 	return 0;
 }
 
-static int slirp_send(struct net_backend *be, const struct iovec *iov, unsigned int cnt,
-		      size_t len)
+static int slirp_send(struct net_backend *be, const struct virtio_net_hdr_v1 *hdr,
+		      const struct iovec *iov, unsigned int cnt, size_t len)
 {
 	struct slirp_net *s = to_slirp(be);
 
+	(void)hdr;		/* no vnet_hdr: always NULL */
 	pthread_mutex_lock(&s->lock);
 	if (len > SLIRP_TX_MAX) {
 		s->tx_dropped++;

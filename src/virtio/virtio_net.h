@@ -18,7 +18,9 @@ struct virtio_net_options {
 
 /*
  * A virtio-net device on backend be, which it owns from here on (it is
- * destroyed on failure too). Offers MAC and STATUS, no offloads: see
+ * destroyed on failure too). Offers MAC, STATUS, checksum offloads both
+ * ways and MRG_RXBUF, the MTU of a backend that has one, and segmentation
+ * (HOST_TSO4/6, GUEST_TSO4/6) on a backend with vnet_hdr: see
  * docs/VIRTIO.md.
  */
 struct virtio_device *virtio_net_create(struct vm *vm, const struct virtio_net_options *o,

@@ -4,7 +4,8 @@
  * the virtio-blk request parser (src/virtio/virtio_blk_req.c) and
  * virtio-net's checksums over each chain's bytes (src/virtio/net_csum.c,
  * with the field position read from the chain as a header would give it,
- * and only those two bytes may change): the
+ * and only those two bytes may change) and its transmit header checks
+ * (src/virtio/net_gso.c: what passes lies in the frame): the
  * input is the guest's RAM and the queue's set-up, the very things a
  * hostile guest controls. Beyond "no crash, no sanitizer report" it checks
  * that every buffer the walker hands out, and the blk status byte, lies
@@ -15,12 +16,14 @@
  * the bytes of a 64 KiB RAM region at 0 (zero-filled past the input) and a
  * 4 KiB region at 1 MiB, as the machine's RAM has holes.
  */
+#include <endian.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mem/guest_mem.h"
 #include "virtio/net_csum.h"
+#include "virtio/net_gso.h"
 #include "virtio/virtio_blk_req.h"
 #include "virtio/virtqueue.h"
 
@@ -67,6 +70,25 @@ static u64 ring_gpa(const u8 *h)
 	return v & 0x8000 ? HIGH_GPA + (v & 0x7fff) : v;
 }
 
+/* The chain's first 12 bytes as a transmit header, the rest as its frame. */
+static void net_gso_chain(const u8 *bytes, size_t len)
+{
+	struct virtio_net_hdr_v1 hdr;
+	struct net_gso g;
+
+	if (len < sizeof(hdr))
+		return;
+	memcpy(&hdr, bytes, sizeof(hdr));
+	bytes += sizeof(hdr);
+	len -= sizeof(hdr);
+	if (net_gso_check(&hdr, bytes, len, NET_GSO_TCPV4 | NET_GSO_TCPV6, &g))
+		return;
+	check(le16toh(hdr.hdr_len) <= len);
+	check(!g.needs_csum || (size_t)g.csum_start + g.csum_offset + 2 <= len);
+	check(g.type == VIRTIO_NET_HDR_GSO_NONE ||
+	      (g.gso_size >= NET_GSO_MIN_SIZE && g.hdr_len < len && g.hdr_len <= NET_GSO_HEAD));
+}
+
 /* A transmitted frame's checksum work: the chain's bytes as the frame. */
 static void net_csum_chain(const struct vq_elem *e)
 {
@@ -74,6 +96,7 @@ static void net_csum_chain(const struct vq_elem *e)
 	size_t len = iov_to_buf(e->iov, e->out_num + e->in_num, 0, frame, sizeof(frame));
 	size_t start, offset;
 
+	net_gso_chain(frame, len);
 	if (len < 4)
 		return;
 	start = frame[0] | frame[1] << 8;

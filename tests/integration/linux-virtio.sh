@@ -167,26 +167,10 @@ check 4 $? "host read '$got', expected '$gmark'" "$(linux_console 4)"
 # back; the host hashes what came back. This runs the checksum offloads
 # (NEEDS_CSUM filled in on the host, DATA_VALID on receive) and 16 KiB
 # frames, where a wrong sum or a lost segment would show.
-cat >"$tmp/bulk.py" <<'EOF'
-import hashlib, os, socket, sys
-data = os.urandom(4 << 20)
-src = socket.socket(); src.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-src.bind(("127.0.0.1", int(sys.argv[1]))); src.listen(1); src.settimeout(600)
-snk = socket.socket(); snk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-snk.bind(("127.0.0.1", int(sys.argv[2]))); snk.listen(1); snk.settimeout(600)
-c, _ = src.accept(); c.sendall(data); c.close()
-c, _ = snk.accept(); back = b""
-while True:
-    d = c.recv(1 << 20)
-    if not d:
-        break
-    back += d
-open(sys.argv[3], "w").write("sent %s\nback %s %d\n" % (hashlib.sha256(data).hexdigest(),
-                                                      hashlib.sha256(back).hexdigest(), len(back)))
-EOF
 src_port=$(free_port)
 snk_port=$(free_port)
-bg_helper python3 "$tmp/bulk.py" "$src_port" "$snk_port" "$tmp/bulk.result"
+bg_helper python3 tests/integration/net-bulk.py 127.0.0.1 "$src_port" "$snk_port" 4 \
+	"$tmp/bulk.result"
 sleep 0.3
 linux_boot bulk "$INITRD" "ip link set eth0 up; ip addr add 10.0.2.15/24 dev eth0; cat /sys/class/net/eth0/mtu | sed 's/^/mtu: /'; nc 10.0.2.2 $src_port > /tmp/got; sha256sum /tmp/got | sed 's/^/guest-sha: /'; nc 10.0.2.2 $snk_port < /tmp/got; echo bulk-done" \
 	--net user

@@ -38,6 +38,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -54,6 +55,7 @@
 #include "virtio_stat.h"
 #include "virtio_test_driver.h"
 #include "net_ref.h"
+#include "net_tcp_frame.h"
 
 #define RX		0
 #define TX		1
@@ -67,14 +69,19 @@ static const u8 guest_mac[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
 /* --- a fake backend that records what it is sent --- */
 
 #define FAKE_FRAMES 8
+#define FRAME_MAX 65536		/* the largest frame a guest may send */
 
 struct fake_be {
 	struct net_backend be;
 	struct net_frontend fe;
 	bool started, destroyed, refuse;
 	unsigned int sent;
-	u8 frames[FAKE_FRAMES][2048];
+	u8 frames[FAKE_FRAMES][FRAME_MAX];
 	size_t lens[FAKE_FRAMES];
+	/* With vnet_hdr: the header each frame came with, and the offloads set. */
+	struct virtio_net_hdr_v1 hdrs[FAKE_FRAMES];
+	bool had_hdr[FAKE_FRAMES];
+	unsigned int rx_offloads, offload_calls;
 };
 
 static struct fake_be fake;
@@ -87,16 +94,27 @@ static int fake_start(struct net_backend *be, const struct net_frontend *fe)
 	return 0;
 }
 
-static int fake_send(struct net_backend *be, const struct iovec *iov, unsigned int cnt, size_t len)
+static int fake_send(struct net_backend *be, const struct virtio_net_hdr_v1 *hdr,
+		     const struct iovec *iov, unsigned int cnt, size_t len)
 {
 	(void)be;
 	if (fake.refuse)
 		return -1;
 	if (fake.sent < FAKE_FRAMES && len <= sizeof(fake.frames[0])) {
 		fake.lens[fake.sent] = iov_to_buf(iov, cnt, 0, fake.frames[fake.sent], len);
+		fake.had_hdr[fake.sent] = hdr;
+		if (hdr)
+			fake.hdrs[fake.sent] = *hdr;
 		fake.sent++;
 	}
 	return 0;
+}
+
+static void fake_set_rx_offloads(struct net_backend *be, unsigned int offloads)
+{
+	(void)be;
+	fake.rx_offloads = offloads;
+	fake.offload_calls++;
 }
 
 static void fake_destroy(struct net_backend *be)
@@ -107,6 +125,12 @@ static void fake_destroy(struct net_backend *be)
 
 static const struct net_backend_ops fake_ops = {
 	.start = fake_start, .send = fake_send, .destroy = fake_destroy,
+};
+
+/* A backend like a tap with IFF_VNET_HDR: headers both ways. */
+static const struct net_backend_ops fake_vnet_ops = {
+	.start = fake_start, .send = fake_send, .destroy = fake_destroy,
+	.set_rx_offloads = fake_set_rx_offloads,
 };
 
 /* --- fixtures --- */
@@ -134,7 +158,7 @@ static int common_setup(void **state, struct net_backend *be)
 	vtd_common_write(&fx.d, VIRTIO_PCI_COMMON_MSIX, 2, 2);
 	if (vtd_setup_queue(&fx.d, RX, QSIZE, 0) || vtd_setup_queue(&fx.d, TX, QSIZE, 1))
 		return -1;
-	fx.buf = vtd_alloc(fx.vm, 64 * KiB, 4096);
+	fx.buf = vtd_alloc(fx.vm, 72 * KiB, 4096);
 	fx.rx = vtd_alloc(fx.vm, (u64)QSIZE * RXBUF, 4096);
 	*state = &fx;
 	return 0;
@@ -144,6 +168,14 @@ static int setup_fake(void **state)
 {
 	memset(&fake, 0, sizeof(fake));
 	fake.be.ops = &fake_ops;
+	return common_setup(state, &fake.be);
+}
+
+static int setup_fake_vnet(void **state)
+{
+	memset(&fake, 0, sizeof(fake));
+	fake.be.ops = &fake_vnet_ops;
+	fake.be.vnet_hdr = true;
 	return common_setup(state, &fake.be);
 }
 
@@ -174,11 +206,13 @@ static void transmit_hdr(struct fixture *f, const struct virtio_net_hdr_v1 *hdr,
 			 size_t len, const u32 *cuts)
 {
 	struct vtd_buf b[8];
-	u8 all[2048] = { 0 };		/* the header, then the frame */
+	u8 *all = calloc(1, HDR + len);	/* the header, then the frame */
 	unsigned int n = 0;
 	u64 at = f->buf;
 	size_t off = 0, total = HDR + len;
 
+	assert_non_null(all);
+	assert_true(total <= 68 * KiB);
 	if (hdr)
 		memcpy(all, hdr, HDR);
 	memcpy(all + HDR, frame, len);
@@ -191,6 +225,7 @@ static void transmit_hdr(struct fixture *f, const struct virtio_net_hdr_v1 *hdr,
 		at += ALIGN_UP(piece, 64);
 		off += piece;
 	}
+	free(all);
 	vtd_add_chain(&f->d, TX, b, n, false);
 	vtd_kick(&f->d, TX);
 }
@@ -199,6 +234,17 @@ static void transmit(struct fixture *f, const u8 *frame, size_t len, const u32 *
 {
 	transmit_hdr(f, NULL, frame, len, cuts);
 }
+
+/* Resets the device and has the driver take only the features in wanted. */
+static void renegotiate(struct fixture *f, u64 wanted)
+{
+	assert_int_equal(vtd_reset(&f->d), 0);
+	assert_int_equal(vtd_negotiate(&f->d, wanted), 0);
+	assert_int_equal(vtd_setup_queue(&f->d, RX, QSIZE, 0), 0);
+	assert_int_equal(vtd_setup_queue(&f->d, TX, QSIZE, 1), 0);
+}
+
+#define NO_MRG	(~(1ULL << VIRTIO_NET_F_MRG_RXBUF))
 
 static bool needs_reset(void *arg)
 {
@@ -229,10 +275,14 @@ static void test_config_and_features(void **state)
 	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_MAC);
 	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_STATUS);
 	assert_true(f->d.features & 1ULL << VIRTIO_F_VERSION_1);
-	/* Checksums both ways; no segmentation, no merged buffers. */
+	/*
+	 * Checksums both ways and merged receive buffers; no segmentation,
+	 * which a backend without a vnet header cannot carry.
+	 */
 	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_CSUM);
 	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_GUEST_CSUM);
-	for (unsigned int bit = VIRTIO_NET_F_GUEST_TSO4; bit <= VIRTIO_NET_F_MRG_RXBUF; bit++)
+	assert_true(f->d.features & 1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	for (unsigned int bit = VIRTIO_NET_F_GUEST_TSO4; bit <= VIRTIO_NET_F_HOST_UFO; bit++)
 		assert_false(f->d.features & 1ULL << bit);
 	assert_false(f->d.features & 1ULL << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS);
 	/* The fake backend has no MTU to offer. */
@@ -352,7 +402,7 @@ static void test_receive(void **state)
 	vtd_driver_ok(&f->d);
 	post_rx(f, 2, 1526);
 	make_frame(frame, sizeof(frame), 7);
-	fake.fe.receive(fake.fe.opaque, frame, sizeof(frame));
+	fake.fe.receive(fake.fe.opaque, NULL, frame, sizeof(frame));
 	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
 	assert_int_equal(len, HDR + sizeof(frame));
 	rx_frame(f, id, len, got);
@@ -372,7 +422,7 @@ static void test_receive_without_buffers(void **state)
 	for (unsigned int i = 0; i < 300; i++) {
 		make_frame(frame, sizeof(frame), 0);
 		memcpy(frame + 14, &i, sizeof(i));
-		fake.fe.receive(fake.fe.opaque, frame, sizeof(frame));
+		fake.fe.receive(fake.fe.opaque, NULL, frame, sizeof(frame));
 	}
 	assert_int_equal(vtd_used_idx(&f->d, RX), 0);
 	assert_int_equal(vm_stat(f->vm, GROUP, "rx_pending"), 256);
@@ -397,7 +447,7 @@ static void test_receive_before_driver_ok(void **state)
 	u8 frame[64];
 
 	make_frame(frame, sizeof(frame), 3);
-	fake.fe.receive(fake.fe.opaque, frame, sizeof(frame));
+	fake.fe.receive(fake.fe.opaque, NULL, frame, sizeof(frame));
 	assert_int_equal(vm_stat(f->vm, GROUP, "rx_not_ready"), 1);
 	vtd_driver_ok(&f->d);
 	post_rx(f, 1, RXBUF);
@@ -405,37 +455,52 @@ static void test_receive_before_driver_ok(void **state)
 	assert_int_equal(vtd_used_idx(&f->d, RX), 0);
 }
 
-/* A frame too big for the buffer is dropped; the buffer takes the next one. */
+/*
+ * Without MRG_RXBUF, a frame too big for the buffer is dropped; the buffer
+ * takes the next one.
+ */
 static void test_receive_buffer_too_small(void **state)
 {
 	struct fixture *f = *state;
 	u8 frame[100], got[100];
 	u32 id, len;
 
+	renegotiate(f, NO_MRG);
 	vtd_driver_ok(&f->d);
 	post_rx(f, 1, 40);
 	make_frame(frame, sizeof(frame), 5);
-	fake.fe.receive(fake.fe.opaque, frame, sizeof(frame));
+	fake.fe.receive(fake.fe.opaque, NULL, frame, sizeof(frame));
 	assert_int_equal(vm_stat(f->vm, GROUP, "rx_oversize"), 1);
 	assert_int_equal(vtd_used_idx(&f->d, RX), 0);
-	fake.fe.receive(fake.fe.opaque, frame, 28);
+	fake.fe.receive(fake.fe.opaque, NULL, frame, 28);
 	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
 	assert_int_equal(len, HDR + 28);
 	rx_frame(f, id, len, got);
 	assert_memory_equal(got, frame, 28);
 }
 
-/* The buffer kept for a later frame does not hold up a reset. */
+/*
+ * A buffer kept for a later frame does not hold up a reset: without
+ * MRG_RXBUF one too small for the last frame, with it one that waits for
+ * the rest of a frame.
+ */
 static void test_reset_with_a_kept_buffer(void **state)
 {
 	struct fixture *f = *state;
 	u8 frame[100];
 
+	renegotiate(f, NO_MRG);
 	vtd_driver_ok(&f->d);
 	post_rx(f, 1, 40);
 	make_frame(frame, sizeof(frame), 5);
-	fake.fe.receive(fake.fe.opaque, frame, sizeof(frame));
+	fake.fe.receive(fake.fe.opaque, NULL, frame, sizeof(frame));
 	assert_int_equal(vm_stat(f->vm, GROUP, "rx_oversize"), 1);
+	renegotiate(f, ~0ULL);
+	vtd_driver_ok(&f->d);
+	post_rx(f, 1, 40);
+	fake.fe.receive(fake.fe.opaque, NULL, frame, sizeof(frame));
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_pending"), 1);
+	assert_int_equal(vtd_used_idx(&f->d, RX), 0);
 	assert_int_equal(vtd_reset(&f->d), 0);
 }
 
@@ -449,9 +514,301 @@ static void test_receive_readable_buffer(void **state)
 	vtd_add_chain(&f->d, RX, &b, 1, false);
 	vtd_kick(&f->d, RX);
 	make_frame(frame, sizeof(frame), 1);
-	fake.fe.receive(fake.fe.opaque, frame, sizeof(frame));
+	fake.fe.receive(fake.fe.opaque, NULL, frame, sizeof(frame));
 	assert_true(needs_reset(&f->d));
 	assert_int_equal(vtd_used_idx(&f->d, RX), 0);
+}
+
+/* --- segmentation and merged receive buffers --- */
+
+#define F(x)	(1ULL << VIRTIO_NET_F_##x)
+
+static u8 big[2][70 * 1024];	/* frames: built, and read back */
+
+static void test_vnet_features(void **state)
+{
+	struct fixture *f = *state;
+	const u64 tso = F(HOST_TSO4) | F(HOST_TSO6) | F(GUEST_TSO4) | F(GUEST_TSO6);
+
+	assert_int_equal(f->d.features & tso, tso);
+	assert_true(f->d.features & F(MRG_RXBUF));
+	assert_false(f->d.features & (F(HOST_ECN) | F(GUEST_ECN) | F(HOST_UFO) | F(GUEST_UFO)));
+	vtd_driver_ok(&f->d);
+	assert_int_equal(fake.rx_offloads, NET_RX_CSUM | NET_RX_TSO4 | NET_RX_TSO6);
+	renegotiate(f, ~F(GUEST_TSO6));
+	assert_int_equal(fake.rx_offloads, 0);		/* from the reset on */
+	vtd_driver_ok(&f->d);
+	assert_int_equal(fake.rx_offloads, NET_RX_CSUM | NET_RX_TSO4);
+	renegotiate(f, ~F(GUEST_CSUM));
+	vtd_driver_ok(&f->d);
+	assert_int_equal(fake.rx_offloads, 0);
+}
+
+/* Sends hdr + frame in pieces and waits for the device to be done with it. */
+static void send_and_wait(struct fixture *f, const struct virtio_net_hdr_v1 *h, const u8 *fr,
+			  size_t len, const u32 *cuts)
+{
+	u32 id, used;
+
+	transmit_hdr(f, h, fr, len, cuts);
+	assert_int_equal(vtd_wait_used(&f->d, TX, 2000, &id, &used), 0);
+}
+
+/* GSO frames reach a vnet-header backend whole, with a header of checked fields. */
+static void test_vnet_transmit_gso(void **state)
+{
+	struct fixture *f = *state;
+	const struct tcp_frame_opts cases[] = {
+		{ .payload = 60000, .mss = 1448 },
+		{ .v6 = true, .vlan = true, .payload = 20000, .mss = 1428 },
+		{ .payload = 65536 - 34 - TF_TCP_HDR, .mss = 16344 },
+	};
+	const u32 cuts[] = { 5, 7, 100, 30000, 0 };
+	struct virtio_net_hdr_v1 h;
+
+	vtd_driver_ok(&f->d);
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		size_t len = tcp_frame(big[0], &cases[i], &h);
+		const struct virtio_net_hdr_v1 *got = &fake.hdrs[i];
+
+		h.hdr_len = htole16(le16toh(h.hdr_len) + 3);	/* a hint: made exact */
+		send_and_wait(f, &h, big[0], len, cuts);
+		assert_int_equal(fake.sent, i + 1);
+		assert_true(fake.had_hdr[i]);
+		assert_int_equal(fake.lens[i], len);
+		assert_memory_equal(fake.frames[i], big[0], len);	/* nothing summed here */
+		assert_int_equal(got->flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+		assert_int_equal(got->gso_type, h.gso_type);
+		assert_int_equal(got->gso_size, h.gso_size);
+		assert_int_equal(le16toh(got->hdr_len), tf_l4(&cases[i]) + TF_TCP_HDR);
+		assert_int_equal(got->csum_start, h.csum_start);
+		assert_int_equal(got->csum_offset, h.csum_offset);
+	}
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_gso"), ARRAY_SIZE(cases));
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_errors"), 0);
+	/* A frame without offloads goes with a zero header. */
+	make_frame(big[0], 60, 1);
+	send_and_wait(f, NULL, big[0], 60, NULL);
+	assert_true(fake.had_hdr[3]);
+	assert_memory_equal(&fake.hdrs[3], &(struct virtio_net_hdr_v1){ 0 }, HDR);
+}
+
+/* Headers that lie are dropped and counted; the queue goes on. */
+static void test_vnet_transmit_bad_headers(void **state)
+{
+	struct fixture *f = *state;
+	struct tcp_frame_opts o = { .payload = 3000, .mss = 1448 };
+	struct virtio_net_hdr_v1 good, h;
+	size_t len = tcp_frame(big[0], &o, &good);
+	unsigned int n = 0;
+
+	vtd_driver_ok(&f->d);
+	h = good, h.hdr_len = htole16(len + 1);
+	send_and_wait(f, &h, big[0], len, NULL), n++;
+	h = good, h.gso_size = 0;
+	send_and_wait(f, &h, big[0], len, NULL), n++;
+	h = good, h.gso_type = 2;		/* no such type */
+	send_and_wait(f, &h, big[0], len, NULL), n++;
+	h = good, h.gso_type = VIRTIO_NET_HDR_GSO_UDP;
+	send_and_wait(f, &h, big[0], len, NULL), n++;
+	h = good, h.gso_type |= VIRTIO_NET_HDR_GSO_ECN;
+	send_and_wait(f, &h, big[0], len, NULL), n++;
+	h = good, h.csum_start = htole16(len);
+	send_and_wait(f, &h, big[0], len, NULL), n++;
+	h = good, h.flags = 0;
+	send_and_wait(f, &h, big[0], len, NULL), n++;
+	h = good, h.gso_type = VIRTIO_NET_HDR_GSO_TCPV6;	/* an IPv4 frame */
+	send_and_wait(f, &h, big[0], len, NULL), n++;
+	send_and_wait(f, &good, big[0], len - 1, NULL), n++;	/* IP length past the end */
+	/* 64 KiB + 1: more than any frame may be. */
+	o.payload = 65537 - 34 - TF_TCP_HDR;
+	send_and_wait(f, &good, big[0], tcp_frame(big[0], &o, &good), NULL), n++;
+	assert_int_equal(fake.sent, 0);
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_errors"), n);
+	assert_false(needs_reset(&f->d));
+	o.payload = 3000;
+	send_and_wait(f, &good, big[0], tcp_frame(big[0], &o, &good), NULL);
+	assert_int_equal(fake.sent, 1);
+}
+
+/* Segmentation of a kind the driver did not negotiate is refused. */
+static void test_vnet_transmit_gso_not_negotiated(void **state)
+{
+	struct fixture *f = *state;
+	struct tcp_frame_opts v4 = { .payload = 3000, .mss = 1448 }, v6 = v4;
+	struct virtio_net_hdr_v1 h;
+	size_t len;
+
+	v6.v6 = true;
+	renegotiate(f, ~F(HOST_TSO4));
+	vtd_driver_ok(&f->d);
+	len = tcp_frame(big[0], &v4, &h);
+	send_and_wait(f, &h, big[0], len, NULL);
+	assert_int_equal(fake.sent, 0);
+	len = tcp_frame(big[0], &v6, &h);
+	send_and_wait(f, &h, big[0], len, NULL);
+	assert_int_equal(fake.sent, 1);
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_errors"), 1);
+}
+
+/*
+ * Reads the frame the device spread over receive buffers: *hdr from the
+ * first, *nbuf buffers in all. Returns the frame's length.
+ */
+static size_t rx_merged(struct fixture *f, struct virtio_net_hdr_v1 *hdr, u8 *out, size_t max,
+			unsigned int *nbuf)
+{
+	size_t got;
+	u32 id, len;
+
+	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
+	assert_true(len >= HDR && len <= RXBUF);
+	vtd_mem_read(f->vm, f->rx + (u64)(id % QSIZE) * RXBUF, hdr, HDR);
+	got = len - HDR;
+	assert_true(got <= max);
+	vtd_mem_read(f->vm, f->rx + (u64)(id % QSIZE) * RXBUF + HDR, out, got);
+	*nbuf = le16toh(hdr->num_buffers);
+	for (unsigned int i = 1; i < *nbuf; i++) {
+		assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
+		assert_true(len > 0 && got + len <= max);
+		vtd_mem_read(f->vm, f->rx + (u64)(id % QSIZE) * RXBUF, out + got, len);
+		got += len;
+	}
+	return got;
+}
+
+/* A 60 KiB GSO frame from the host over 201 buffers of 300 bytes. */
+static void test_vnet_receive_merged(void **state)
+{
+	struct fixture *f = *state;
+	struct tcp_frame_opts o = { .payload = 60000, .mss = 1448 };
+	struct virtio_net_hdr_v1 h, got;
+	size_t len = tcp_frame(big[0], &o, &h);
+	unsigned int nbuf;
+
+	vtd_driver_ok(&f->d);
+	post_rx(f, QSIZE, 300);
+	fake.fe.receive(fake.fe.opaque, &h, big[0], len);
+	assert_int_equal(rx_merged(f, &got, big[1], sizeof(big[1]), &nbuf), len);
+	assert_int_equal(nbuf, (HDR + len + 299) / 300);
+	assert_memory_equal(big[1], big[0], len);
+	assert_int_equal(got.flags, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	assert_int_equal(got.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	assert_int_equal(got.gso_size, h.gso_size);
+	assert_int_equal(got.hdr_len, h.hdr_len);
+	assert_int_equal(got.csum_start, h.csum_start);
+	assert_int_equal(got.csum_offset, h.csum_offset);
+	assert_int_equal(vtd_used_idx(&f->d, RX), nbuf);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_merged"), 1);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_gso"), 1);
+}
+
+/* Buffers that run out mid-frame: the frame waits for the rest. */
+static void test_receive_runs_out_mid_frame(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_net_hdr_v1 got;
+	unsigned int nbuf;
+
+	vtd_driver_ok(&f->d);
+	post_rx(f, 3, 1000);
+	make_frame(big[0], 4500, 9);
+	fake.fe.receive(fake.fe.opaque, NULL, big[0], 4500);
+	usleep(20 * 1000);
+	assert_int_equal(vtd_used_idx(&f->d, RX), 0);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_pending"), 1);
+	post_rx(f, 2, 1000);
+	assert_int_equal(rx_merged(f, &got, big[1], sizeof(big[1]), &nbuf), 4500);
+	assert_int_equal(nbuf, 5);
+	assert_memory_equal(big[1], big[0], 4500);
+	assert_int_equal(got.flags, 0);
+	assert_int_equal(got.gso_type, 0);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_pending"), 0);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_dropped"), 0);
+}
+
+/* A frame bigger than the whole ring is dropped; the buffers take the next. */
+static void test_receive_bigger_than_ring(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_net_hdr_v1 got;
+	unsigned int nbuf;
+
+	vtd_driver_ok(&f->d);
+	post_rx(f, QSIZE, 64);
+	make_frame(big[0], 20000, 3);
+	fake.fe.receive(fake.fe.opaque, NULL, big[0], 20000);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_oversize"), 1);
+	assert_int_equal(vtd_used_idx(&f->d, RX), 0);
+	make_frame(big[0], 100, 4);
+	fake.fe.receive(fake.fe.opaque, NULL, big[0], 100);
+	assert_int_equal(rx_merged(f, &got, big[1], sizeof(big[1]), &nbuf), 100);
+	assert_int_equal(nbuf, 2);
+	assert_memory_equal(big[1], big[0], 100);
+}
+
+/*
+ * What the host hands over beyond what the driver took: a partial checksum
+ * is completed here, segmentation is dropped, and a header that points
+ * outside its frame is dropped.
+ */
+static void test_vnet_receive_fallbacks(void **state)
+{
+	struct fixture *f = *state;
+	struct tcp_frame_opts o = { .payload = 1000 }, g = { .payload = 5000, .mss = 1448 };
+	struct virtio_net_hdr_v1 h, got;
+	size_t len;
+	unsigned int nbuf;
+
+	renegotiate(f, ~F(GUEST_CSUM));
+	vtd_driver_ok(&f->d);
+	post_rx(f, 8, RXBUF);
+	len = tcp_frame(big[0], &o, &h);
+	assert_false(l4_sum_right(big[0], len));
+	fake.fe.receive(fake.fe.opaque, &h, big[0], len);
+	assert_int_equal(rx_merged(f, &got, big[1], sizeof(big[1]), &nbuf), len);
+	assert_int_equal(got.flags, 0);
+	assert_true(l4_sum_right(big[1], len));
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_csum"), 1);
+	len = tcp_frame(big[0], &g, &h);
+	fake.fe.receive(fake.fe.opaque, &h, big[0], len);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_gso_dropped"), 1);
+
+	renegotiate(f, ~F(GUEST_TSO4));
+	vtd_driver_ok(&f->d);
+	post_rx(f, 8, RXBUF);
+	fake.fe.receive(fake.fe.opaque, &h, big[0], len);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_gso_dropped"), 2);
+	h.gso_type = 0;
+	h.csum_start = htole16(len - 1);
+	fake.fe.receive(fake.fe.opaque, &h, big[0], len);
+	assert_int_equal(vm_stat(f->vm, GROUP, "rx_bad_hdr"), 1);
+	assert_int_equal(vtd_used_idx(&f->d, RX), 0);
+	/* The host's DATA_VALID goes up as it is. */
+	h = (struct virtio_net_hdr_v1){ .flags = VIRTIO_NET_HDR_F_DATA_VALID };
+	make_frame(big[0], 64, 2);
+	fake.fe.receive(fake.fe.opaque, &h, big[0], 64);
+	assert_int_equal(rx_merged(f, &got, big[1], sizeof(big[1]), &nbuf), 64);
+	assert_int_equal(got.flags, VIRTIO_NET_HDR_F_DATA_VALID);
+}
+
+/* Without a vnet header there is no segmentation to offer, nor to take. */
+static void test_transmit_gso_without_vnet(void **state)
+{
+	struct fixture *f = *state;
+	struct tcp_frame_opts o = { .payload = 3000, .mss = 1448 };
+	struct virtio_net_hdr_v1 h;
+	size_t len = tcp_frame(big[0], &o, &h);
+
+	vtd_driver_ok(&f->d);
+	send_and_wait(f, &h, big[0], len, NULL);
+	assert_int_equal(fake.sent, 0);
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_errors"), 1);
+	h.hdr_len = htole16(len + 1);
+	h.gso_type = 0;
+	h.flags = 0;
+	send_and_wait(f, &h, big[0], len, NULL);
+	assert_int_equal(vm_stat(f->vm, GROUP, "tx_errors"), 2);
 }
 
 /* --- real libslirp --- */
@@ -885,17 +1242,17 @@ static void test_receive_data_valid(void **state)
 	post_rx(f, 3, RXBUF);
 	partial_tcp_frame(fr, sizeof(fr));
 	assert_true(net_csum_complete(fr, sizeof(fr), 34, 16));
-	fake.fe.receive(fake.fe.opaque, fr, sizeof(fr));
+	fake.fe.receive(fake.fe.opaque, NULL, fr, sizeof(fr));
 	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
 	assert_int_equal(rx_frame(f, id, len, got), VIRTIO_NET_HDR_F_DATA_VALID);
 	assert_memory_equal(got, fr, sizeof(fr));
 	fr[200] ^= 1;				/* a wrong checksum */
-	fake.fe.receive(fake.fe.opaque, fr, sizeof(fr));
+	fake.fe.receive(fake.fe.opaque, NULL, fr, sizeof(fr));
 	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
 	assert_int_equal(rx_frame(f, id, len, got), 0);
 	assert_memory_equal(got, fr, sizeof(fr));
 	make_frame(fr, 64, 1);			/* not IP */
-	fake.fe.receive(fake.fe.opaque, fr, 64);
+	fake.fe.receive(fake.fe.opaque, NULL, fr, 64);
 	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
 	assert_int_equal(rx_frame(f, id, len, got), 0);
 	assert_int_equal(vm_stat(f->vm, GROUP, "rx_csum_valid"), 1);
@@ -909,15 +1266,12 @@ static void test_receive_without_guest_csum(void **state)
 	u8 fr[300], got[300];
 	u32 id, len;
 
-	assert_int_equal(vtd_reset(&f->d), 0);
-	assert_int_equal(vtd_negotiate(&f->d, ~(1ULL << VIRTIO_NET_F_GUEST_CSUM)), 0);
-	assert_int_equal(vtd_setup_queue(&f->d, RX, QSIZE, 0), 0);
-	assert_int_equal(vtd_setup_queue(&f->d, TX, QSIZE, 1), 0);
+	renegotiate(f, ~(1ULL << VIRTIO_NET_F_GUEST_CSUM));
 	vtd_driver_ok(&f->d);
 	post_rx(f, 1, RXBUF);
 	partial_tcp_frame(fr, sizeof(fr));
 	assert_true(net_csum_complete(fr, sizeof(fr), 34, 16));
-	fake.fe.receive(fake.fe.opaque, fr, sizeof(fr));
+	fake.fe.receive(fake.fe.opaque, NULL, fr, sizeof(fr));
 	assert_int_equal(vtd_wait_used(&f->d, RX, 2000, &id, &len), 0);
 	assert_int_equal(rx_frame(f, id, len, got), 0);
 }
@@ -1141,6 +1495,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_transmit_csum_outside, setup_fake, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_data_valid, setup_fake, teardown),
 		cmocka_unit_test_setup_teardown(test_receive_without_guest_csum, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_features, setup_fake_vnet, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_transmit_gso, setup_fake_vnet, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_transmit_bad_headers, setup_fake_vnet,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_transmit_gso_not_negotiated,
+						setup_fake_vnet, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_receive_merged, setup_fake_vnet, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_runs_out_mid_frame, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_receive_bigger_than_ring, setup_fake, teardown),
+		cmocka_unit_test_setup_teardown(test_vnet_receive_fallbacks, setup_fake_vnet,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_transmit_gso_without_vnet, setup_fake, teardown),
 		cmocka_unit_test_setup_teardown(test_slirp_arp, setup_slirp, teardown),
 		cmocka_unit_test_setup_teardown(test_slirp_dhcp, setup_slirp, teardown),
 		cmocka_unit_test_setup_teardown(test_slirp_tcp_to_host_loopback, setup_slirp, teardown),
