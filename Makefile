@@ -40,6 +40,11 @@ MAIN_OBJ := $(MAIN_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+# One object per source, so that each gets its own -MMD file (a test's
+# headers in tests/unit/ included): gcc given several sources and one -o
+# writes every source's dependencies to the same .d, the last one winning.
+UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(UNIT_HELPER_OBJS)
 
 .PHONY: all check check-san guests clean fuzz
 all: $(BUILD)/kiln
@@ -62,10 +67,16 @@ $(BUILD)/libkiln.a: $(LIB_OBJS)
 $(BUILD)/kiln: $(MAIN_OBJ) $(BUILD)/libkiln.a
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(BUILD)/libkiln.a
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -c $< -o $@
+
+$(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(BUILD)/libkiln.a
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(CFLAGS) -Itests/unit $< $(UNIT_HELPERS) $(BUILD)/libkiln.a -o $@ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+
+.SECONDARY: $(UNIT_OBJS)
 
 unit: $(UNIT_BINS)
 
