@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "engine/soft/block.h"
+#include "engine/soft/code_budget.h"
 #include "engine/soft/jit.h"
 #include "engine/soft/mem.h"
 #include "engine/soft/ops.h"
@@ -26,7 +27,7 @@
 #include "lib/log.h"
 #include "mem/guest_mem.h"
 
-#define ARENA_SIZE (1ULL << 30)		/* reserved, touched as used */
+#define ARENA_SIZE (1ULL << 30)		/* reserved; code_budget.h says how much is used */
 #define HASH_BITS 16
 
 struct page_desc {
@@ -45,8 +46,9 @@ struct code_cache {
 	pthread_mutex_t lock;
 	struct soft_vm *svm;
 	u8 *arena;
-	size_t size;			/* usable bytes of the arena */
+	size_t size;			/* usable bytes of the arena now */
 	size_t used;
+	struct code_budget budget;
 	/* Full flush: stop the world (see code_cache_flush()). */
 	pthread_mutex_t flush_lock;
 	pthread_cond_t flush_cond;
@@ -68,14 +70,8 @@ struct code_cache *code_cache_create(struct soft_vm *svm)
 	pthread_mutex_init(&cc->flush_lock, NULL);
 	pthread_cond_init(&cc->flush_cond, NULL);
 	cc->svm = svm;
-	/* KILN_SOFT_CODE_CACHE_KB shrinks the cache, to exercise full flushes. */
-	cc->size = ARENA_SIZE;
-	if (getenv("KILN_SOFT_CODE_CACHE_KB")) {
-		size_t kb = strtoull(getenv("KILN_SOFT_CODE_CACHE_KB"), NULL, 0);
-
-		if (kb >= 64 && (kb << 10) < ARENA_SIZE)
-			cc->size = kb << 10;
-	}
+	code_budget_init(&cc->budget, ARENA_SIZE);
+	cc->size = cc->budget.limit;
 	cc->arena = mmap(NULL, ARENA_SIZE, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	cc->hash = calloc(1u << HASH_BITS, sizeof(*cc->hash));
@@ -314,7 +310,18 @@ void code_cache_quiesce(struct soft_cpu *cpu)
 	pthread_mutex_unlock(&cc->flush_lock);
 }
 
-/* Everything translated goes; every vCPU is outside of blocks. */
+static u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/*
+ * Everything translated goes, and its memory back to the host; every vCPU
+ * is outside of blocks.
+ */
 static void flush_everything(struct code_cache *cc)
 {
 	struct soft_vm *svm = cc->svm;
@@ -322,6 +329,7 @@ static void flush_everything(struct code_cache *cc)
 	pthread_mutex_lock(&cc->lock);
 	madvise(cc->arena, cc->used, MADV_DONTNEED);
 	cc->used = 0;
+	cc->size = code_budget_flushed(&cc->budget, monotonic_ns());
 	memset(cc->hash, 0, (1u << HASH_BITS) * sizeof(*cc->hash));
 	for (unsigned int i = 0; i < cc->nr_regions; i++) {
 		struct region_pages *r = &cc->regions[i];
@@ -344,24 +352,31 @@ static void flush_everything(struct code_cache *cc)
 			c->last_block = NULL;
 		}
 	}
-	jit_arena_reset(svm->jit);
-	cc->stats.flushes++;
+	jit_arena_reset(svm->jit, cc->size);
+	__atomic_store_n(&cc->stats.flushes, cc->stats.flushes + 1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&cc->lock);
 }
 
+/* How many full flushes so far: a flush decided before another happened is moot. */
+static u64 flush_count(struct code_cache *cc)
+{
+	return __atomic_load_n(&cc->stats.flushes, __ATOMIC_ACQUIRE);
+}
+
 /*
- * The arena is full: stop every other vCPU at a block boundary (or in
- * HLT, or paused), drop everything, let them go. Called by a translating
- * vCPU with no lock held and no block on its stack.
+ * A cache is full: stop every other vCPU at a block boundary (or in HLT,
+ * or paused), drop everything, let them go. Called by a translating vCPU
+ * with no lock held and no block on its stack; seen is flush_count() when
+ * it found the cache full, so that two vCPUs finding it full flush once.
  */
-static void code_cache_flush(struct soft_cpu *cpu)
+static void code_cache_flush(struct soft_cpu *cpu, u64 seen)
 {
 	struct code_cache *cc = cpu->svm->cache;
 	struct soft_vm *svm = cpu->svm;
 
 	pthread_mutex_lock(&cc->flush_lock);
-	if (__atomic_load_n(&cc->flush_pending, __ATOMIC_SEQ_CST)) {
-		/* Another vCPU is flushing: wait for it like everyone else. */
+	if (__atomic_load_n(&cc->flush_pending, __ATOMIC_SEQ_CST) || flush_count(cc) != seen) {
+		/* Another vCPU is flushing or has flushed: wait for it like everyone else. */
 		pthread_mutex_unlock(&cc->flush_lock);
 		code_cache_leave_exec(cpu);
 		code_cache_quiesce(cpu);
@@ -435,8 +450,14 @@ static struct block *translate(struct soft_cpu *cpu, u64 pc, u64 cs_base, u64 li
 	u32 gen1, gen2 = 0;
 	u64 phys2;
 	struct block *b;
+	u64 seen;
 
 retry:
+	seen = flush_count(cc);
+	if (jit_arena_wants_flush(cpu->svm->jit)) {
+		code_cache_flush(cpu, seen);
+		seen = flush_count(cc);
+	}
 	gen1 = page_mark_code(cc, PAGE_OF(phys));
 	phys2 = ~0ULL;
 	n = 0;
@@ -510,7 +531,7 @@ retry:
 			pthread_mutex_unlock(&cc->lock);
 			if (block_bytes(n + 1) > cc->size)
 				fatal(cpu, "translated-code cache too small");
-			code_cache_flush(cpu);
+			code_cache_flush(cpu, seen);
 			if (++tries > 100)
 				fatal(cpu, "translated-code cache keeps filling up");
 			goto retry;

@@ -22,12 +22,19 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "engine/soft/code_budget.h"
 #include "engine/soft/exec.h"
 #include "engine/soft/jit_emit.h"
 #include "engine/soft/soft.h"
 #include "lib/log.h"
 
+/* Reserved; code_budget.h says how much of it may be in use. */
 #define JIT_ARENA_SIZE (256ULL << 20)
+/*
+ * Written code's pages leave the writable mapping in batches this big, so
+ * that each resident page is mapped once (executable) and counted once.
+ */
+#define JIT_RW_DROP_BATCH (64 * 1024)
 #define JIT_MAX_BLOCK_CODE (32 * 1024)	/* per block, generous */
 #define JIT_MAX_SLOW 192
 /* Copies of the insns whose handlers compiled code calls (see emit_call_handler). */
@@ -37,6 +44,9 @@ struct jit_arena {
 	pthread_mutex_t lock;
 	u8 *rw, *rx;
 	size_t used;
+	size_t limit;		/* bytes of code allowed (code_budget.h) */
+	size_t rw_mapped;	/* rw pages below this are unmapped (still in the memfd) */
+	bool want_flush;	/* atomic: out of room, flush the caches */
 	struct insn *data;
 	size_t data_used;	/* entries */
 	unsigned int threshold;
@@ -1476,6 +1486,63 @@ static void emit_slow(struct jctx *c, const struct slow *s)
 }
 
 /* ---------------------------------------------------------------------- */
+/* The arena                                                              */
+/* ---------------------------------------------------------------------- */
+
+#define JIT_NO_ROOM ((size_t)-1)
+
+/* Out of room: the next translation flushes everything (block.c). */
+static void jit_arena_full(struct jit_arena *ja)
+{
+	__atomic_store_n(&ja->want_flush, true, __ATOMIC_RELAXED);
+}
+
+/* count insns of the data arena, or NULL when it is full. */
+static struct insn *jit_arena_take_data(struct jit_arena *ja, size_t count)
+{
+	struct insn *p = NULL;
+
+	pthread_mutex_lock(&ja->lock);
+	if (ja->data_used + count <= JIT_DATA_SIZE / sizeof(struct insn)) {
+		p = ja->data + ja->data_used;
+		ja->data_used += count;
+	} else {
+		jit_arena_full(ja);
+	}
+	pthread_mutex_unlock(&ja->lock);
+	return p;
+}
+
+/*
+ * With ja->lock held: copies len bytes of code into the arena and returns
+ * their offset, or JIT_NO_ROOM beyond the limit. The code is position
+ * independent: its relative jumps stay inside it, the rest are absolute.
+ *
+ * Pages the code has filled are then dropped from the writable mapping
+ * (MADV_DONTNEED on a shared mapping only unmaps: the memfd keeps them),
+ * so each resident page is mapped once, executable, which is also what
+ * VmRSS counts. W^X holds as before: no address is ever both.
+ */
+static size_t jit_arena_place(struct jit_arena *ja, const u8 *code, size_t len)
+{
+	size_t off = ALIGN_UP(ja->used, 16), filled;
+
+	if (off + len > ja->limit) {
+		jit_arena_full(ja);
+		return JIT_NO_ROOM;
+	}
+	ja->used = off + len;
+	memcpy(ja->rw + off, code, len);
+	__builtin___clear_cache((char *)ja->rx + off, (char *)ja->rx + off + len);
+	filled = ALIGN_DOWN(ja->used, 4096);
+	if (filled - ja->rw_mapped >= JIT_RW_DROP_BATCH) {
+		madvise(ja->rw + ja->rw_mapped, filled - ja->rw_mapped, MADV_DONTNEED);
+		ja->rw_mapped = filled;
+	}
+	return off;
+}
+
+/* ---------------------------------------------------------------------- */
 
 void jit_compile(struct soft_cpu *cpu, struct block *b)
 {
@@ -1497,12 +1564,7 @@ void jit_compile(struct soft_cpu *cpu, struct block *b)
 		goto out;
 	c->b = b;
 	c->first = first;
-	pthread_mutex_lock(&ja->lock);
-	if (ja->data_used + 2 * n <= JIT_DATA_SIZE / sizeof(struct insn)) {
-		c->shadow = ja->data + ja->data_used;
-		ja->data_used += 2 * n;
-	}
-	pthread_mutex_unlock(&ja->lock);
+	c->shadow = jit_arena_take_data(ja, 2 * n);
 	if (!c->shadow)
 		goto out;
 	c->e = (struct emitter){ .buf = rw, .size = JIT_MAX_BLOCK_CODE };
@@ -1555,15 +1617,11 @@ void jit_compile(struct soft_cpu *cpu, struct block *b)
 		goto out;
 
 	pthread_mutex_lock(&ja->lock);
-	off = ALIGN_UP(ja->used, 16);
-	if (off + c->e.pos > JIT_ARENA_SIZE) {
+	off = jit_arena_place(ja, rw, c->e.pos);
+	if (off == JIT_NO_ROOM) {
 		pthread_mutex_unlock(&ja->lock);
 		goto out;
 	}
-	ja->used = off + c->e.pos;
-	/* Relative jumps in the code are position-independent; absolute ones are too. */
-	memcpy(ja->rw + off, rw, c->e.pos);
-	__builtin___clear_cache((char *)ja->rx + off, (char *)ja->rx + off + c->e.pos);
 	ja->stats.blocks++;
 	ja->stats.insns += native;
 	ja->stats.calls += called;
@@ -1612,6 +1670,12 @@ struct jit_arena *jit_arena_create(void)
 	if (ja->data == MAP_FAILED)
 		goto fail;
 	pthread_mutex_init(&ja->lock, NULL);
+	{
+		struct code_budget cb;
+
+		code_budget_init(&cb, JIT_ARENA_SIZE);
+		ja->limit = cb.limit;
+	}
 	ja->threshold = JIT_DEFAULT_THRESHOLD;
 	env = getenv("KILN_SOFT_JIT_THRESHOLD");
 	if (env)
@@ -1667,16 +1731,29 @@ void jit_arena_destroy(struct jit_arena *ja)
 	free(ja);
 }
 
-void jit_arena_reset(struct jit_arena *ja)
+void jit_arena_reset(struct jit_arena *ja, size_t limit)
 {
 	if (!ja)
 		return;
 	pthread_mutex_lock(&ja->lock);
-	madvise(ja->rw, ja->used, MADV_DONTNEED);
+	/*
+	 * MADV_REMOVE frees the memfd's pages (and unmaps them from both
+	 * mappings); MADV_DONTNEED would only unmap them from one.
+	 */
+	if (ja->used)
+		madvise(ja->rw, ALIGN_UP(ja->used, 4096), MADV_REMOVE);
 	madvise(ja->data, ja->data_used * sizeof(struct insn), MADV_DONTNEED);
 	ja->used = 0;
+	ja->rw_mapped = 0;
 	ja->data_used = 0;
+	ja->limit = MIN(limit, (size_t)JIT_ARENA_SIZE);
+	__atomic_store_n(&ja->want_flush, false, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&ja->lock);
+}
+
+bool jit_arena_wants_flush(const struct jit_arena *ja)
+{
+	return ja && __atomic_load_n(&ja->want_flush, __ATOMIC_RELAXED);
 }
 
 unsigned int jit_threshold(const struct jit_arena *ja)

