@@ -817,6 +817,13 @@ opcode:
 			in->rm = (d.modrm & 7) | rex_b(&d);
 		else
 			decode_modrm_mem(&d, in, seg_override);
+		/*
+		 * FF /2../5 (indirect near and far CALL/JMP) never fall through:
+		 * decoding on would put whatever bytes follow (data, padding, an
+		 * address) into the block, to be counted and compiled.
+		 */
+		if (d.map == 0 && d.op == 0xff && modrm_reg(&d) >= 2 && modrm_reg(&d) <= 5)
+			pf |= P_END;
 		/* FF /2 /4 (near CALL/JMP) are 64-bit, FF /6 (PUSH) defaults to it. */
 		if (mode == CPU_MODE_64 && d.map == 0 && d.op == 0xff) {
 			unsigned int r = modrm_reg(&d);
