@@ -64,13 +64,17 @@ static void test_budget_env_fixes_the_limit(void **state)
 	assert_int_equal(cb.limit, 256 * KiB);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(code_budget_flushed(&cb, t += ms), 256 * KiB);
-	/* Below 64 KiB or beyond what is reserved: ignored. */
+	/* Below 64 KiB: ignored; beyond what is reserved: all of it. */
 	setenv("KILN_SOFT_CODE_CACHE_KB", "16", 1);
 	code_budget_init(&cb, 64 * MiB);
 	assert_int_equal(cb.limit, CODE_BUDGET_BASE);
-	setenv("KILN_SOFT_CODE_CACHE_KB", "65536", 1);
+	assert_int_equal(code_budget_flushed(&cb, t += ms), CODE_BUDGET_BASE);
+	assert_int_equal(code_budget_flushed(&cb, t += ms), 2 * CODE_BUDGET_BASE);
+	setenv("KILN_SOFT_CODE_CACHE_KB", "1048576", 1);
 	code_budget_init(&cb, 64 * MiB);
-	assert_int_equal(cb.limit, CODE_BUDGET_BASE);
+	assert_int_equal(cb.limit, 64 * MiB);
+	assert_int_equal(code_budget_flushed(&cb, t += ms), 64 * MiB);
+	assert_int_equal(code_budget_flushed(&cb, t += ms), 64 * MiB);
 	unsetenv("KILN_SOFT_CODE_CACHE_KB");
 }
 

@@ -31,9 +31,9 @@ struct code_budget {
 };
 
 /*
- * The starting limit, at most max: KILN_SOFT_CODE_CACHE_KB (64 or more)
- * fixes it, so that tests can make flushes frequent; otherwise it grows
- * and shrinks between CODE_BUDGET_BASE and max.
+ * The starting limit: KILN_SOFT_CODE_CACHE_KB (64 or more; max at the
+ * most) fixes it, so that tests can make flushes frequent; otherwise it
+ * grows and shrinks between CODE_BUDGET_BASE and max.
  */
 void code_budget_init(struct code_budget *cb, size_t max);
 
