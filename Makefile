@@ -43,6 +43,8 @@ UNIT_HELPERS := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 # One object per source, so that each gets its own -MMD file (a test's
 # headers in tests/unit/ included): gcc given several sources and one -o
 # writes every source's dependencies to the same .d, the last one winning.
+# (Such a stale .d names sources and headers as the test binary's
+# prerequisites: the link takes only objects and the library.)
 UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o) $(UNIT_HELPER_OBJS)
 
@@ -74,7 +76,7 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c
 
 $(UNIT_BINS): $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_HELPER_OBJS) $(BUILD)/libkiln.a
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(LDFLAGS) $(filter %.o %.a,$^) -o $@ $(LDLIBS) -lcmocka
 
 .SECONDARY: $(UNIT_OBJS)
 
