@@ -88,6 +88,14 @@ struct net_backend {
 	 * and hands over its own (GUEST_TSO4/6) once set_rx_offloads() allows.
 	 */
 	bool vnet_hdr;
+	/*
+	 * Without vnet_hdr: send() takes a TCP/IPv4 segment larger than the
+	 * MTU (up to 64 KiB) and handles it as one segment, so the device
+	 * offers HOST_TSO4 and hands such a frame over whole, its checksums
+	 * done (net_gso_whole()) instead of cutting it. libslirp does (see
+	 * net_slirp.c).
+	 */
+	bool tso4_whole;
 };
 
 /* set_rx_offloads(): what receive() may give the guest. */

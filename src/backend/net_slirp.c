@@ -444,6 +444,19 @@ struct net_backend *net_slirp_create(const struct net_slirp_options *o)
 		return NULL;
 	s->be.ops = &slirp_ops;
 	s->be.mtu = cfg.if_mtu;
+	/*
+	 * The guest's TSO frames go to slirp whole, one TCP segment of up to
+	 * 64 KiB each, which saves cutting them only for slirp to glue them
+	 * together again. Checked in libslirp's source (4.7): slirp_input()
+	 * grows its mbuf to any frame; ip_input() checks the header's sum and
+	 * that the datagram is all there, and no MTU; tcp_input() checks the
+	 * TCP sum over the whole segment (the device computes both afresh)
+	 * and takes the data up to its receive window, trimming what lies
+	 * beyond, as for any segment, which the guest, which sends within
+	 * that window, then sends again. Not IPv6: ip6_input() answers a
+	 * payload above if_mtu with ICMPv6 Packet Too Big, so no TSO6.
+	 */
+	s->be.tso4_whole = true;
 	snprintf(s->name, sizeof(s->name), "%s", o->name ? o->name : "virtio-net");
 	pthread_mutex_init(&s->lock, NULL);
 	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

@@ -80,16 +80,17 @@ static u16 be16(const u8 *p)
 	return p[0] << 8 | p[1];
 }
 
-/* The pseudo-header's length and protocol words, in the summing order. */
-static u32 pseudo_tail(u32 l4len, u8 proto)
+u32 net_csum_pseudo(const u8 *ip, bool v6, u32 l4len, u8 proto)
 {
+	/* The length and protocol words, in the summing order. */
 	u8 t[8] = { l4len >> 24, l4len >> 16, l4len >> 8, l4len, 0, 0, 0, proto };
+	u32 sum = v6 ? net_csum_add(0, ip + 8, 32) : net_csum_add(0, ip + 12, 8);
 
-	return net_csum_add(0, t, sizeof(t));
+	return net_csum_add(sum, t, sizeof(t));
 }
 
-/* The transport header fits and its checksum is present and right. */
-static bool l4_valid(u32 sum, const u8 *l4, size_t l4len, u8 proto)
+/* The transport header under ip fits and its checksum is present and right. */
+static bool l4_valid(const u8 *ip, bool v6, const u8 *l4, size_t l4len, u8 proto)
 {
 	if (proto == PROTO_TCP) {
 		if (l4len < 20)
@@ -100,7 +101,7 @@ static bool l4_valid(u32 sum, const u8 *l4, size_t l4len, u8 proto)
 	} else {
 		return false;
 	}
-	return fold(net_csum_add(sum + pseudo_tail(l4len, proto), l4, l4len)) == 0xffff;
+	return fold(net_csum_add(net_csum_pseudo(ip, v6, l4len, proto), l4, l4len)) == 0xffff;
 }
 
 static bool ipv4_valid(const u8 *ip, size_t avail)
@@ -115,7 +116,7 @@ static bool ipv4_valid(const u8 *ip, size_t avail)
 		return false;
 	if (be16(ip + 6) & (IPV4_MF | IPV4_OFFSET))
 		return false;		/* a fragment: the sum covers the whole datagram */
-	return l4_valid(net_csum_add(0, ip + 12, 8), ip + ihl, total - ihl, ip[9]);
+	return l4_valid(ip, false, ip + ihl, total - ihl, ip[9]);
 }
 
 static bool ipv6_valid(const u8 *ip, size_t avail)
@@ -128,7 +129,7 @@ static bool ipv6_valid(const u8 *ip, size_t avail)
 	if (payload > avail - 40)
 		return false;
 	/* Only TCP or UDP straight after the fixed header. */
-	return l4_valid(net_csum_add(0, ip + 8, 32), ip + 40, payload, ip[6]);
+	return l4_valid(ip, true, ip + 40, payload, ip[6]);
 }
 
 bool net_csum_valid(const u8 *frame, size_t len)

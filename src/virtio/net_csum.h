@@ -16,6 +16,13 @@
 /* The ones' complement sum of buf, folded to 16 bits, added to sum. */
 u32 net_csum_add(u32 sum, const void *buf, size_t len);
 
+/*
+ * The sum of the pseudo-header (RFC 793, RFC 8200 §8.1) for an l4len-byte
+ * transport segment of protocol proto under the IPv4 or IPv6 header at
+ * ip: its addresses, the length and the protocol.
+ */
+u32 net_csum_pseudo(const u8 *ip, bool v6, u32 l4len, u8 proto);
+
 /* ~fold(sum): the value a checksum field holds. */
 u16 net_csum_finish(u32 sum);
 

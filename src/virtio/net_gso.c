@@ -12,6 +12,8 @@
 #include <endian.h>
 #include <string.h>
 
+#include "virtio/net_csum.h"
+
 #define ETH_HLEN_	14
 #define VLAN_HLEN	4
 #define ETHERTYPE_VLAN	0x8100
@@ -123,6 +125,24 @@ const char *net_gso_check(const struct virtio_net_hdr_v1 *hdr, const u8 *head, s
 	g->gso_size = le16toh(hdr->gso_size);
 	g->type = type;
 	return check_headers(head, len, type == VIRTIO_NET_HDR_GSO_TCPV6, g);
+}
+
+void net_gso_whole(u8 *frame, size_t len, const struct net_gso *g)
+{
+	bool v6 = g->type == VIRTIO_NET_HDR_GSO_TCPV6;
+	u8 *ip = frame + g->l3, *th = frame + g->csum_start;
+	u32 tcp_len = len - g->csum_start;
+	u16 c;
+
+	if (!v6) {
+		memset(ip + 10, 0, 2);
+		c = net_csum_finish(net_csum_add(0, ip, (ip[0] & 0xf) * 4));
+		memcpy(ip + 10, &c, 2);
+	}
+	memset(th + TCP_CSUM_OFF, 0, 2);
+	c = net_csum_finish(net_csum_add(net_csum_pseudo(ip, v6, tcp_len, PROTO_TCP), th,
+					 tcp_len));
+	memcpy(th + TCP_CSUM_OFF, &c, 2);
 }
 
 void net_gso_to_hdr(const struct net_gso *g, struct virtio_net_hdr_v1 *hdr)

@@ -54,6 +54,15 @@ const char *net_gso_check(const struct virtio_net_hdr_v1 *hdr, const u8 *head, s
 			  unsigned int allow, struct net_gso *g);
 
 /*
+ * Makes a checked GSO frame (g from net_gso_check() on these bytes) one
+ * whole, valid TCP segment for a peer that takes segments of any size:
+ * the IPv4 header's checksum and the TCP checksum computed afresh, over a
+ * pseudo-header built from the frame's own addresses and lengths (not the
+ * guest's partial sum, whatever it left there).
+ */
+void net_gso_whole(u8 *frame, size_t len, const struct net_gso *g);
+
+/*
  * The header a host stack that takes them (a tap's vnet header) gets for
  * g: only what was checked, hdr_len exact, num_buffers 0.
  */

@@ -20,9 +20,12 @@
  * (net_gso_check()) and pass on, and the host's kernel cuts them and sums
  * them; the other way it hands over its own 64 KiB segments and partial
  * checksums (GUEST_TSO4/6, GUEST_CSUM), as far as the driver negotiated
- * (set_rx_offloads() at DRIVER_OK). Either way the guest's TCP does a
- * fraction of the per-segment work, which on the soft engine is most of
- * the cost of networking.
+ * (set_rx_offloads() at DRIVER_OK). slirp, which takes a TCP/IPv4
+ * segment of any size (net_backend.tso4_whole), gets the guest's 64 KiB
+ * segments (HOST_TSO4) whole, their checksums made here
+ * (net_gso_whole()). Either way the guest's TCP does a fraction of the
+ * per-segment work, which on the soft engine is most of the cost of
+ * networking.
  *
  * Receive buffers (MRG_RXBUF): a frame may span several of the guest's
  * buffers, num_buffers of them, pushed together (vq_push_n()). Buffers
@@ -447,7 +450,9 @@ static int send_with_hdr(struct virtio_net *vn, struct virtio_net_hdr_v1 *hdr,
 /*
  * A backend of whole frames: a checksum left to us is filled in on a copy
  * in tx_buf, which the header is checked against (the guest's own memory
- * may change under us).
+ * may change under us). A TSO frame goes as one segment, to a backend
+ * that takes those (tso4_whole; else HOST_TSO4 was not offered and
+ * tx_check() refused it), its checksums made afresh.
  */
 static int send_whole(struct virtio_net *vn, struct virtio_net_hdr_v1 *hdr,
 		      const struct iovec *iov, unsigned int n, size_t len)
@@ -465,7 +470,10 @@ static int send_whole(struct virtio_net *vn, struct virtio_net_hdr_v1 *hdr,
 	iov_to_buf(iov, n, 0, vn->tx_buf, len);
 	if (!tx_check(vn, hdr, vn->tx_buf, len, &g))
 		return 1;
-	if (g.needs_csum) {
+	if (g.type != VIRTIO_NET_HDR_GSO_NONE) {
+		net_gso_whole(vn->tx_buf, len, &g);
+		count(&vn->tx_gso, 1);
+	} else if (g.needs_csum) {
 		net_csum_complete(vn->tx_buf, len, g.csum_start, g.csum_offset);
 		count(&vn->tx_csum, 1);
 	}
@@ -666,6 +674,8 @@ struct virtio_device *virtio_net_create(struct vm *vm, const struct virtio_net_o
 	}
 	if (be->vnet_hdr)
 		p.features |= NET_TSO;
+	else if (be->tso4_whole)
+		p.features |= FEATURE(HOST_TSO4);
 	vn->be = be;
 	pthread_mutex_init(&vn->rx_lock, NULL);
 	pthread_mutex_init(&vn->held_lock, NULL);

@@ -118,4 +118,22 @@ static inline size_t tcp_frame(u8 *f, const struct tcp_frame_opts *o,
 	return len;
 }
 
+/*
+ * Whether a frame built from o (its length len now) holds right IPv4
+ * header and TCP checksums, by the textbook sums.
+ */
+static inline bool tf_sums_right(const u8 *f, const struct tcp_frame_opts *o, size_t len)
+{
+	const u8 *ip = f + tf_l3(o), *th = f + tf_l4(o);
+	size_t tcp_len = len - tf_l4(o);
+	u8 tail[4] = { 0, 6, tcp_len >> 8, tcp_len };
+	u32 sum;
+
+	if (!o->v6 && ref_sum(0, ip, 20) != 0xffff)
+		return false;
+	sum = o->v6 ? ref_sum(0, ip + 8, 32) : ref_sum(0, ip + 12, 8);
+	sum = ref_sum(sum, tail, sizeof(tail));
+	return ref_sum(sum, th, tcp_len) == 0xffff;
+}
+
 #endif

@@ -7,8 +7,9 @@
  * negotiated or unknown, ECN, a checksum field outside the frame or not at
  * the TCP header, IP lengths that disagree, fragments, other protocols,
  * IPv6 extension headers, bad TCP header lengths, no payload, truncated
- * frames) is refused with a reason; and random corruption never yields an
- * accepted header whose offsets leave the frame.
+ * frames) is refused with a reason; random corruption never yields an
+ * accepted header whose offsets leave the frame; and a TSO frame made one
+ * whole segment (for slirp) has both sums right by the textbook.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -379,6 +380,45 @@ static void test_random_corruption(void **state)
 	}
 }
 
+/*
+ * A TSO frame made one whole segment: both sums right whatever the guest
+ * left in them, and nothing else changed.
+ */
+static void test_whole(void **state)
+{
+	const struct tcp_frame_opts cases[] = {
+		{ .payload = 40000, .mss = 1448 },
+		{ .payload = 40001, .mss = 1448 },	/* odd: the last byte padded */
+		{ .v6 = true, .payload = 20000, .mss = 1428 },
+		{ .vlan = true, .payload = 65536 - 38 - TF_TCP_HDR, .mss = 16344 },
+	};
+	static u8 copy[BIG + 64];
+	struct virtio_net_hdr_v1 h;
+	struct net_gso g;
+
+	(void)state;
+	for (unsigned int i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct tcp_frame_opts *o = &cases[i];
+		size_t len = tcp_frame(frame, o, &h), l4 = tf_l4(o);
+
+		assert_null(check(&h, len, ALL, &g));
+		frame[l4 + 16] ^= 0x5a;			/* whatever the guest left */
+		frame[tf_l3(o) + 10] ^= 0xa5;		/* IPv4's checksum, or v6's flow label */
+		memcpy(copy, frame, len);
+		net_gso_whole(frame, len, &g);
+		assert_true(tf_sums_right(frame, o, len));
+		/* Only the sums changed. */
+		if (!o->v6) {
+			assert_memory_equal(frame, copy, tf_l3(o) + 10);
+			assert_memory_equal(frame + tf_l3(o) + 12, copy + tf_l3(o) + 12,
+					    l4 + 16 - tf_l3(o) - 12);
+		} else {
+			assert_memory_equal(frame, copy, l4 + 16);
+		}
+		assert_memory_equal(frame + l4 + 18, copy + l4 + 18, len - l4 - 18);
+	}
+}
+
 static void test_to_hdr(void **state)
 {
 	struct tcp_frame_opts o = { .payload = 5000, .mss = 1448 };
@@ -414,6 +454,7 @@ int main(void)
 		cmocka_unit_test(test_bad_v6),
 		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_random_corruption),
+		cmocka_unit_test(test_whole),
 		cmocka_unit_test(test_to_hdr),
 	};
 
