@@ -9,6 +9,7 @@
 #include "lib/log.h"
 #include "machine/layout.h"
 #include "machine/vm.h"
+#include "snapshot/snap_section.h"
 
 #define FW_CFG_MAX_ITEMS 16
 #define FW_CFG_NO_ITEM (-1)
@@ -23,7 +24,9 @@ struct fw_cfg {
 	pthread_mutex_t lock;		/* vCPUs share the selector, as on QEMU */
 	struct fw_cfg_item items[FW_CFG_MAX_ITEMS];
 	unsigned int nr_items;
-	int cur;			/* index into items, or FW_CFG_NO_ITEM */
+	bool selected;			/* by the guest, since the VM started */
+	u16 selector;			/* the key last selected, held or not */
+	int cur;			/* its index into items, or FW_CFG_NO_ITEM */
 	u32 offset;			/* next byte of items[cur] */
 	struct vm *vm;
 };
@@ -78,6 +81,8 @@ int fw_cfg_add(struct fw_cfg *fw, u16 key, const void *data, size_t len)
 void fw_cfg_select(struct fw_cfg *fw, u16 key)
 {
 	pthread_mutex_lock(&fw->lock);
+	fw->selected = true;
+	fw->selector = key;
 	fw->cur = find_item(fw, key);
 	fw->offset = 0;
 	pthread_mutex_unlock(&fw->lock);
@@ -121,6 +126,54 @@ static const struct bus_device_ops fw_cfg_ops = {
 	.read = fw_cfg_port_read,
 	.write = fw_cfg_port_write,
 };
+
+/*
+ * A snapshot holds the selector and how far into its item the guest has
+ * read: a guest stopped halfway through reading an item reads on from
+ * there. The items themselves come from the command line, which a restore
+ * must repeat (the RAM size and vCPU count are checked against the file).
+ */
+static void fw_cfg_save(void *opaque, struct snap_writer *w)
+{
+	struct fw_cfg *fw = opaque;
+
+	pthread_mutex_lock(&fw->lock);
+	snap_put_bool(w, fw->selected);
+	snap_put_u16(w, fw->selector);
+	snap_put_u32(w, fw->offset);
+	pthread_mutex_unlock(&fw->lock);
+}
+
+static int fw_cfg_load(void *opaque, struct snap_reader *r)
+{
+	struct fw_cfg *fw = opaque;
+	bool selected = snap_get_bool(r, "whether a key is selected");
+	u16 selector = snap_get_u16(r, "the selector");
+	u32 offset = snap_get_u32(r, "the read offset");
+	int cur;
+	u32 len;
+
+	if (snap_reader_failed(r))
+		return -1;
+	if (!selected && (selector || offset))
+		return snap_fail(r, "no key is selected, yet the selector is %#x and the offset %u",
+				 selector, offset);
+	/* Any key may be selected; one this VM does not hold is 0 bytes long. */
+	cur = selected ? find_item(fw, selector) : FW_CFG_NO_ITEM;
+	len = cur == FW_CFG_NO_ITEM ? 0 : fw->items[cur].len;
+	if (offset > len)
+		return snap_fail(r, "the read offset %u is past the end of item %#x (%u bytes)",
+				 offset, selector, len);
+	pthread_mutex_lock(&fw->lock);
+	fw->selected = selected;
+	fw->selector = selector;
+	fw->cur = cur;
+	fw->offset = offset;
+	pthread_mutex_unlock(&fw->lock);
+	return 0;
+}
+
+static const struct snap_section_ops fw_cfg_snap_ops = { .save = fw_cfg_save, .load = fw_cfg_load };
 
 static void fw_cfg_destroy(void *opaque)
 {
@@ -175,7 +228,7 @@ int fw_cfg_create(struct vm *vm)
 		fw_cfg_destroy(fw);
 		return -1;
 	}
-	return 0;
+	return snap_register(vm, "fw-cfg", &fw_cfg_snap_ops, fw);
 fail:
 	pr_err("fw_cfg: out of memory");
 	fw_cfg_free(fw);

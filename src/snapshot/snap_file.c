@@ -187,8 +187,9 @@ int snap_read_header(struct snap_in *in, struct snap_header *h)
 		return snap_in_fail(in, "not a Kiln snapshot (no KILNSNAP magic)");
 	h->version = le(fixed + 8, 4);
 	if (h->version != SNAP_VERSION)
-		return snap_in_fail(in, "snapshot format version %u; this Kiln reads version %u",
-				    h->version, SNAP_VERSION);
+		return snap_in_fail(in, "snapshot format version %u; this Kiln reads version %u%s",
+				    h->version, SNAP_VERSION, h->version < SNAP_VERSION ?
+				    " (an older Kiln wrote it: restore it with that one)" : "");
 	hlen = le(fixed + 12, 4);
 	if (hlen < SNAP_HEADER_FIXED + 4 || hlen - SNAP_HEADER_FIXED > sizeof(body))
 		return snap_in_fail(in, "the header is corrupted: its length %u is impossible", hlen);

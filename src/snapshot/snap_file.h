@@ -25,7 +25,8 @@
  */
 
 #define SNAP_MAGIC		"KILNSNAP"
-#define SNAP_VERSION		1
+/* 2: fw_cfg's selector and offset ("fw-cfg"), the soft LAPIC's queued NMIs. */
+#define SNAP_VERSION		2
 #define SNAP_KIND_FULL		0
 #define SNAP_KIND_DIFF		1	/* only pages dirtied since the base */
 #define SNAP_ENGINE_MAX		16

@@ -17,6 +17,7 @@
 #include "machine/vcpu.h"
 #include "machine/layout.h"
 #include "snapshot/snap_crc.h"
+#include "snapshot/snap_file.h"
 #include "snapshot/snap_section.h"
 #include "snapshot/snapshot.h"
 
@@ -293,9 +294,20 @@ static void rejects_bad_header(void **state)
 	memcpy(b, good, good_len);
 	b[0] ^= 1;
 	refuse(b, good_len, "not a Kiln snapshot (no KILNSNAP magic)");
-	memcpy(b, good, good_len);
-	b[8] = 2;
-	refuse(b, good_len, "format version 2; this Kiln reads version 1");
+	{
+		char why[120];
+
+		memcpy(b, good, good_len);
+		b[8] = SNAP_VERSION + 1;
+		snprintf(why, sizeof(why), "format version %u; this Kiln reads version %u\n",
+			 SNAP_VERSION + 1, SNAP_VERSION);
+		refuse(b, good_len, why);
+		/* An older file says so (its sections lack what this Kiln saves). */
+		b[8] = SNAP_VERSION - 1;
+		snprintf(why, sizeof(why), "format version %u; this Kiln reads version %u (an older "
+			 "Kiln wrote it", SNAP_VERSION - 1, SNAP_VERSION);
+		refuse(b, good_len, why);
+	}
 	memcpy(b, good, good_len);
 	b[40] ^= 0x10;			/* inside the header */
 	refuse(b, good_len, "the header is corrupted (CRC mismatch)");

@@ -107,6 +107,7 @@ static void lapic_save(void *opaque, struct snap_writer *w)
 	snap_put_u64(w, l->kvmclock.gpa);
 	snap_put_bool(w, l->kvmclock.enabled);
 	snap_put_u32(w, l->kvmclock.version);
+	snap_put_u32(w, __atomic_load_n(&l->nmis, __ATOMIC_RELAXED));
 }
 
 static int lapic_load_section(void *opaque, struct snap_reader *r)
@@ -145,6 +146,7 @@ static int lapic_load_section(void *opaque, struct snap_reader *r)
 	n.kvmclock.gpa = snap_get_u64(r, "the kvmclock address");
 	n.kvmclock.enabled = snap_get_bool(r, "kvmclock enabled");
 	n.kvmclock.version = snap_get_u32(r, "the kvmclock version");
+	n.nmis = snap_get_max(r, 4, LAPIC_MAX_NMIS, "the count of queued NMIs");
 	if (snap_reader_failed(r))
 		return -1;
 	if (!t->divide || (t->divide & (t->divide - 1)))
@@ -160,6 +162,13 @@ static int lapic_load_section(void *opaque, struct snap_reader *r)
 				 (unsigned long long)t->period_ns);
 	if (n.events & ~(LAPIC_EV_NMI | LAPIC_EV_INIT | LAPIC_EV_SIPI | LAPIC_EV_EXTINT))
 		return snap_fail(r, "unknown pending events %#x", n.events);
+	/*
+	 * The count goes up before the event bit is set (lapic_queue_nmi()),
+	 * so a device thread sending an NMI as the state is saved can leave a
+	 * count without its bit: the bit follows the count.
+	 */
+	if (n.nmis)
+		n.events |= LAPIC_EV_NMI;
 	if (n.kvmclock.enabled &&
 	    !gpa_range_is_ram(l->chip->mem, n.kvmclock.gpa,
 			      sizeof(struct pvclock_vcpu_time_info)))

@@ -95,7 +95,7 @@ static void lapic_queue_nmi(struct lapic *l)
 	u32 n = __atomic_load_n(&l->nmis, __ATOMIC_RELAXED);
 
 	do {
-		if (n >= 2)
+		if (n >= LAPIC_MAX_NMIS)
 			return;
 	} while (!__atomic_compare_exchange_n(&l->nmis, &n, n + 1, true, __ATOMIC_ACQ_REL,
 					      __ATOMIC_RELAXED));

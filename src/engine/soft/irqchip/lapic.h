@@ -25,6 +25,9 @@ enum lapic_lvt {
 /* An internal event bit next to LAPIC_EV_*: an ExtINT to fetch from the PIC. */
 #define LAPIC_EV_EXTINT (1U << 8)
 
+/* NMIs that may wait at once (lapic.c): one being delivered, one held. */
+#define LAPIC_MAX_NMIS 2
+
 struct lapic_timer {
 	u32 initial;		/* TMICT */
 	u32 divide_reg;		/* TDCR as written */
@@ -57,7 +60,7 @@ struct lapic {
 	u32 irr[8];
 	u32 tmr[8];
 	u32 events;		/* LAPIC_EV_*, LAPIC_EV_EXTINT */
-	u32 nmis;		/* NMIs behind LAPIC_EV_NMI: 1 or 2 */
+	u32 nmis;		/* NMIs behind LAPIC_EV_NMI: 1 to LAPIC_MAX_NMIS */
 	u8 sipi_vector;
 	u32 esr_pending;	/* errors since the last ESR write */
 
