@@ -31,11 +31,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "backend/net_backend.h"
+#include "backend/net_wake.h"
 #include "cli/config.h"
 #include "lib/log.h"
 #include "machine/stats.h"
@@ -63,9 +63,8 @@ struct slirp_net {
 	/* The poller's own state. */
 	pthread_t thread;
 	bool running;
-	int wake_fd;
+	struct net_wake wake;
 	int stop;
-	int wake_pending;
 	int tx_kicked;			/* the device has frames for us */
 	struct pollfd *fds;
 	unsigned int nr_fds, cap_fds;
@@ -80,13 +79,7 @@ static struct slirp_net *to_slirp(struct net_backend *be)
 
 static void wake(struct slirp_net *s)
 {
-	u64 one = 1;
-
-	/* One pending wake-up is enough, whoever asks. */
-	if (__atomic_exchange_n(&s->wake_pending, 1, __ATOMIC_ACQ_REL))
-		return;
-	if (write(s->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_warn_once("%s: slirp wake-up: %m", s->name);
+	net_wake(&s->wake, s->name);
 }
 
 /* Set on the poller: it need not wake itself. */
@@ -267,7 +260,7 @@ static void *slirp_thread(void *arg)
 		int n;
 
 		s->nr_fds = 0;
-		add_poll(s->wake_fd, SLIRP_POLL_IN, s);
+		add_poll(s->wake.fd, SLIRP_POLL_IN, s);
 		slirp_pollfds_fill(s->slirp, &timeout, add_poll, s);
 		timeout = timer_timeout(s, timeout);
 		pthread_mutex_unlock(&s->lock);
@@ -275,13 +268,8 @@ static void *slirp_thread(void *arg)
 		n = poll(s->fds, s->nr_fds, timeout == UINT32_MAX ? -1 : (int)MIN(timeout, INT32_MAX));
 		if (n < 0 && errno != EINTR)
 			pr_warn_once("%s: poll: %m", s->name);
-		if (n > 0 && (s->fds[0].revents & POLLIN)) {
-			u64 v;
-
-			__atomic_store_n(&s->wake_pending, 0, __ATOMIC_RELEASE);
-			if (read(s->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				pr_warn_once("%s: slirp wake-up: %m", s->name);
-		}
+		if (n > 0 && (s->fds[0].revents & POLLIN))
+			net_wake_taken(&s->wake, s->name);
 		/* The guest's frames first: slirp_input() answers them at once. */
 		if (__atomic_exchange_n(&s->tx_kicked, 0, __ATOMIC_ACQ_REL))
 			s->fe.transmit(s->fe.opaque);
@@ -365,16 +353,14 @@ static void slirp_destroy(struct net_backend *be)
 
 	if (s->running) {
 		__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
-		__atomic_store_n(&s->wake_pending, 0, __ATOMIC_RELEASE);
-		wake(s);
+		net_wake_force(&s->wake, s->name);
 		pthread_join(s->thread, NULL);
 	}
 	if (s->slirp)
 		slirp_cleanup(s->slirp);
 	while (s->timers)
 		cb_timer_free(s->timers, s);
-	if (s->wake_fd >= 0)
-		close(s->wake_fd);
+	net_wake_destroy(&s->wake);
 	free(s->fds);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -459,8 +445,7 @@ struct net_backend *net_slirp_create(const struct net_slirp_options *o)
 	s->be.tso4_whole = true;
 	snprintf(s->name, sizeof(s->name), "%s", o->name ? o->name : "virtio-net");
 	pthread_mutex_init(&s->lock, NULL);
-	s->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->wake_fd < 0) {
+	if (net_wake_init(&s->wake)) {
 		pr_err("%s: eventfd: %m", s->name);
 		goto fail;
 	}

@@ -13,8 +13,15 @@
  * device then offers no segmentation.
  *
  * The fd is non-blocking both ways: a frame the kernel cannot take now is
- * dropped and counted, and a thread of the backend's own reads received
- * frames and hands them to the frontend.
+ * dropped and counted. A thread of the backend's own reads received
+ * frames and hands them to the frontend, and transmits what the guest
+ * queued when the device kicks it (kick_tx), as for slirp: the vCPU goes
+ * straight back to the guest, whose frames stay in flight until this
+ * thread has written them. Written from the vCPU thread instead, each
+ * frame was done before the guest's next write, so its TCP never had one
+ * in flight to merge small writes behind (autocorking): busybox nc's 1 KiB
+ * writes left as segments of about that size, and TSO hardly ever
+ * applied (measured: 3 GSO frames out of 3306 for 4 MiB).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,12 +31,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "backend/net_backend.h"
+#include "backend/net_wake.h"
 #include "lib/log.h"
 #include "machine/stats.h"
 
@@ -42,8 +49,9 @@ struct tap_net {
 	struct net_backend be;
 	char ifname[IFNAMSIZ];
 	int fd;
-	int wake_fd;
+	struct net_wake wake;
 	int stop;
+	int tx_kicked;			/* the device has frames for us */
 	pthread_t thread;
 	bool running;
 	struct net_frontend fe;
@@ -77,7 +85,7 @@ static void deliver(struct tap_net *t, size_t n)
 static void *tap_thread(void *arg)
 {
 	struct tap_net *t = arg;
-	struct pollfd p[2] = { { .fd = t->fd, .events = POLLIN }, { .fd = t->wake_fd, .events = POLLIN } };
+	struct pollfd p[2] = { { .fd = t->fd, .events = POLLIN }, { .fd = t->wake.fd, .events = POLLIN } };
 
 	while (!__atomic_load_n(&t->stop, __ATOMIC_ACQUIRE)) {
 		if (poll(p, 2, -1) < 0) {
@@ -85,10 +93,18 @@ static void *tap_thread(void *arg)
 				pr_warn_once("tap %s: poll: %m", t->ifname);
 			continue;
 		}
+		if (p[1].revents & POLLIN)
+			net_wake_taken(&t->wake, t->ifname);
+		if (__atomic_exchange_n(&t->tx_kicked, 0, __ATOMIC_ACQ_REL))
+			t->fe.transmit(t->fe.opaque);
 		if (p[0].revents & (POLLERR | POLLNVAL)) {
+			/* Transmit goes on (and fails, counted): the guest's queue must not stall. */
 			pr_warn("tap %s: the interface went away; no more input", t->ifname);
-			break;
+			p[0].fd = -1;
+			continue;
 		}
+		if (!(p[0].revents & POLLIN))
+			continue;
 		for (;;) {
 			ssize_t n = read(t->fd, t->rx_buf, sizeof(t->rx_buf));
 
@@ -147,6 +163,14 @@ drop:
 	return 0;
 }
 
+static void tap_kick_tx(struct net_backend *be)
+{
+	struct tap_net *t = to_tap(be);
+
+	__atomic_store_n(&t->tx_kicked, 1, __ATOMIC_RELEASE);
+	net_wake(&t->wake, t->ifname);
+}
+
 static void tap_report_stats(struct net_backend *be, const char *group,
 			     const struct stats_visitor *v)
 {
@@ -161,18 +185,15 @@ static void tap_report_stats(struct net_backend *be, const char *group,
 static void tap_destroy(struct net_backend *be)
 {
 	struct tap_net *t = to_tap(be);
-	u64 one = 1;
 
 	if (t->running) {
 		__atomic_store_n(&t->stop, 1, __ATOMIC_RELEASE);
-		if (write(t->wake_fd, &one, sizeof(one)) < 0)
-			pr_warn("tap %s: cannot wake its thread: %m", t->ifname);
+		net_wake_force(&t->wake, t->ifname);
 		pthread_join(t->thread, NULL);
 	}
 	if (t->fd >= 0)
 		close(t->fd);
-	if (t->wake_fd >= 0)
-		close(t->wake_fd);
+	net_wake_destroy(&t->wake);
 	free(t);
 }
 
@@ -196,6 +217,7 @@ static void tap_set_rx_offloads(struct net_backend *be, unsigned int offloads)
 static const struct net_backend_ops tap_ops = {
 	.start = tap_start,
 	.send = tap_send,
+	.kick_tx = tap_kick_tx,
 	.set_rx_offloads = tap_set_rx_offloads,
 	.report_stats = tap_report_stats,
 	.destroy = tap_destroy,
@@ -212,7 +234,7 @@ struct net_backend *net_tap_create(const char *ifname)
 		return NULL;
 	t->be.ops = &tap_ops;
 	t->fd = -1;
-	t->wake_fd = -1;
+	t->wake.fd = -1;
 	if (strlen(ifname) >= IFNAMSIZ) {
 		pr_err("--net tap=%s: the name is too long", ifname);
 		goto fail;
@@ -238,8 +260,7 @@ struct net_backend *net_tap_create(const char *ifname)
 		}
 		t->be.vnet_hdr = true;
 	}
-	t->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (t->wake_fd < 0) {
+	if (net_wake_init(&t->wake)) {
 		pr_err("--net tap=%s: eventfd: %m", ifname);
 		goto fail;
 	}
