@@ -21,7 +21,8 @@
  * frame was done before the guest's next write, so its TCP never had one
  * in flight to merge small writes behind (autocorking): busybox nc's 1 KiB
  * writes left as segments of about that size, and TSO hardly ever
- * applied (measured: 3 GSO frames out of 3306 for 4 MiB).
+ * applied (measured: 3 GSO frames among 3306 for 4 MiB each way; on this
+ * thread 90 to 140 among 1800 to 2200).
  */
 #include <errno.h>
 #include <fcntl.h>
