@@ -282,24 +282,61 @@ SOFT_CODE(jit_smc,
 	"jb 2b\n"
 	"hlt\n");
 
-static void test_store_into_compiled_block(void **state)
+/* Runs code to its HLT in every mode; register r (under mask) must end as want. */
+static void check_smc_all_modes(const u8 *code, size_t len, unsigned int r, u64 mask, u64 want)
 {
-	(void)state;
 	for (unsigned int m = 0; m < NR_MODES; m++) {
 		struct harness *h = harness_new();
 		struct soft_run_info info;
 
 		seed_state(h);
 		set_mode(h, m);
-		load_code(h, CODE_GPA, jit_smc_start, CODE_LEN(jit_smc));
+		load_code(h, CODE_GPA, code, len);
 		soft_cpu_set_rip(h->cpu, CODE_GPA);
-		assert_int_equal(soft_cpu_run(h->cpu, 100000, ~0ULL, &info), SOFT_RUN_HALT);
-		if ((soft_cpu_get_gpr(h->cpu, GPR_RBX) & 0xff) != 45)
-			print_error("%s: bl = %llu\n", mode_name[m],
-				    (unsigned long long)soft_cpu_get_gpr(h->cpu, GPR_RBX) & 0xff);
-		assert_int_equal(soft_cpu_get_gpr(h->cpu, GPR_RBX) & 0xff, 45);
+		assert_int_equal(soft_cpu_run(h->cpu, 1000000, ~0ULL, &info), SOFT_RUN_HALT);
+		if ((soft_cpu_get_gpr(h->cpu, r) & mask) != want)
+			print_error("%s: r%u = %llu\n", mode_name[m], r,
+				    (unsigned long long)soft_cpu_get_gpr(h->cpu, r) & mask);
+		assert_int_equal(soft_cpu_get_gpr(h->cpu, r) & mask, want);
 		harness_free(h);
 	}
+}
+
+static void test_store_into_compiled_block(void **state)
+{
+	(void)state;
+	check_smc_all_modes(jit_smc_start, CODE_LEN(jit_smc), GPR_RBX, 0xff, 45);
+}
+
+/*
+ * Compiled blocks that jump straight into each other (jit.c's direct
+ * jumps, set up once both ends are compiled and linked), then a store into
+ * the page that holds them all, the running block included: from then on
+ * the loop must run the new immediate (1 for passes 1-499, 7 for 500-1000:
+ * EDX = 499 + 501 * 7), which it cannot if a jump into a killed block
+ * still lands in its old code.
+ */
+SOFT_CODE(jit_smc_linked,
+	".code64\n"
+	"xor %ecx, %ecx\n"
+	"xor %edx, %edx\n"
+	"1: inc %ecx\n"
+	"cmp $500, %ecx\n"
+	"jne 3f\n"
+	"movl $7, 2f+1(%rip)\n"
+	"3: jmp 2f\n"
+	".skip 64, 0x90\n"
+	"2: mov $1, %eax\n"
+	"add %eax, %edx\n"
+	"cmp $1000, %ecx\n"
+	"jb 1b\n"
+	"hlt\n");
+
+static void test_store_into_linked_compiled_blocks(void **state)
+{
+	(void)state;
+	check_smc_all_modes(jit_smc_linked_start, CODE_LEN(jit_smc_linked), GPR_RDX, ~0ULL,
+			    499 + 501 * 7);
 }
 
 int main(void)
@@ -308,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_mix_same_in_all_modes),
 		cmocka_unit_test(test_faults_are_precise),
 		cmocka_unit_test(test_store_into_compiled_block),
+		cmocka_unit_test(test_store_into_linked_compiled_blocks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -199,7 +199,8 @@ static void hash_remove(struct code_cache *cc, struct block *b)
 static void block_kill(struct code_cache *cc, struct block *b)
 {
 	b->valid = false;
-	for (unsigned int i = 0; i < b->ninsns; i++)
+	jit_block_killed(cc->svm->jit, __atomic_exchange_n(&b->insns[0].fn, op_stale, __ATOMIC_ACQ_REL));
+	for (unsigned int i = 1; i < b->ninsns; i++)
 		__atomic_store_n(&b->insns[i].fn, op_stale, __ATOMIC_RELAXED);
 	hash_remove(cc, b);
 	cc->stats.invalidations++;

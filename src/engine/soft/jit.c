@@ -46,6 +46,7 @@ struct jit_arena {
 	size_t used;
 	size_t limit;		/* bytes of code allowed (code_budget.h) */
 	size_t rw_mapped;	/* rw pages below this are unmapped (still in the memfd) */
+	size_t patched_end;	/* end of the one such page jit_poke() left mapped; 0: none */
 	bool want_flush;	/* atomic: out of room, flush the caches */
 	struct insn *data;
 	size_t data_used;	/* entries */
@@ -165,8 +166,15 @@ static void jdesc_init(void)
 /* Helpers the compiled code calls                                        */
 /* ---------------------------------------------------------------------- */
 
-static const struct insn *jit_block_exit(struct soft_cpu *cpu, const struct insn *in, unsigned int k)
+static void jit_link(struct jit_arena *ja, struct block *prev, unsigned int k, struct block *next);
+
+/* An exit that jit_link() has not pointed at its successor yet. */
+static const struct insn *jit_chain_exit(struct soft_cpu *cpu, const struct insn *in, unsigned int k)
 {
+	struct block *b = block_of(in), *next = __atomic_load_n(&b->chain[k], __ATOMIC_RELAXED);
+
+	if (next && next->pc == cpu->rip)
+		jit_link(cpu->svm->jit, b, k, next);
 	return block_exit(cpu, in, k);
 }
 
@@ -232,9 +240,38 @@ struct slow {
 	unsigned int idx;
 };
 
+/*
+ * Direct jumps between compiled blocks. A compiled block's exit to a fixed
+ * target on its own page (emit_chain_linked()) ends in a jmp rel32 that
+ * first goes to jit_chain_exit(); once the block that exit is linked to is
+ * compiled too, jit_link() points the jmp at that block's chained entry,
+ * which does what emit_enter() would (counts, cpu->cur) and goes on into
+ * its body: no block struct is read, nothing is counted towards compiling
+ * it, RBX is not popped and pushed again. Every block linked to one exit
+ * runs at that exit's target RIP on the same page in the same mode, so a
+ * jmp stays right even after the exit is relinked to another such block.
+ * Killing a block (block_kill()) points its chained entry at a stub that
+ * returns to the dispatch loop, which looks the target up again.
+ *
+ * Each compiled block has a record of where these are, kept in spare
+ * slots of its shadow insns (the data arena). Its address is in the 8
+ * bytes before the block's entry point, so that a handler pointer into
+ * the arena leads to it. Patches are made through the writable view, 4
+ * or 8 aligned bytes at a time, under the arena lock.
+ */
+struct jit_rec {
+	u8 *code;		/* the code's start (the header), in the executable view */
+	u32 chained;		/* offset of the chained entry; 0 once killed */
+	u32 dead;		/* offset of the stub a killed block's entry jumps to */
+	u32 site[2];		/* offset of exit k's patchable rel32; 0 if none */
+};
+
+#define JIT_REC_HDR 8
+
 struct jctx {
 	struct emitter e;
 	struct block *b;
+	struct jit_rec *rec;	/* this block's (see struct jit_rec) */
 	insn_fn first;		/* the interpreter's handler of insns[0] */
 	struct insn *shadow;	/* 2 per handler call, in the data arena */
 	unsigned int nshadow;
@@ -1121,6 +1158,11 @@ static void emit_call_handler(struct jctx *c, unsigned int k)
 	static const u8 cmp_r_r[] = { 0x39 };
 	size_t leave;
 
+	/* The last two slots hold the record (rec_slot()). */
+	if (c->nshadow + 1 > c->b->n) {
+		c->failed = true;
+		return;
+	}
 	sh[0] = *in;
 	if (k == 0)
 		sh[0].fn = c->first;
@@ -1152,6 +1194,130 @@ static void emit_leave(struct jctx *c, const struct insn *j, unsigned int k)
 	e_mov_imm(e, H_RAX, 0);
 	e_pop(e, H_RBX);
 	e_ret(e);
+}
+
+/*
+ * The record lives in the last two of the block's 2n shadow slots, which
+ * handler calls never reach: they take two slots each, and the last
+ * instruction is never called that way. 24 bytes 32-aligned: one cache line.
+ */
+static struct jit_rec *rec_slot(struct insn *shadow, unsigned int n)
+{
+	uintptr_t p = ALIGN_UP((uintptr_t)&shadow[2 * n - 2], 32);
+
+	return memset((void *)p, 0, sizeof(struct jit_rec));
+}
+
+/*
+ * The record's address; the entry the dispatch loop calls (RDI = cpu);
+ * the stub for a killed block; then the chained entry (RBX = cpu, RBX
+ * already pushed), 8-aligned and starting with a 5-byte NOP that
+ * jit_block_killed() turns into a jmp to the stub; then the body.
+ */
+static void emit_prologue(struct jctx *c)
+{
+	struct emitter *e = &c->e;
+	static const u8 add_m_i8[] = { 0x83 }, add_m_i32[] = { 0x81 },
+			nop5[] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+	size_t body;
+
+	e_u64(e, (u64)(uintptr_t)c->rec);
+	e_push(e, H_RBX);
+	e_mov_rr(e, H_RBX, H_RDI);
+	body = e_jmp32(e);
+	c->rec->dead = e->pos;
+	e_mov_imm(e, H_RAX, 0);
+	e_pop(e, H_RBX);
+	e_ret(e);
+	while (e->pos & 7)
+		e_byte(e, 0xcc);
+	c->rec->chained = e->pos;
+	for (unsigned int i = 0; i < sizeof(nop5); i++)
+		e_byte(e, nop5[i]);
+	e_op_mem(e, 8, add_m_i32, 1, 0, H_RBX, CPU_OFF(stats.insns));
+	e_u32(e, c->b->n);
+	if (c->b->nmem) {
+		e_op_mem(e, 8, add_m_i32, 1, 0, H_RBX, CPU_OFF(stats.mem_insns));
+		e_u32(e, c->b->nmem);
+	}
+	e_op_mem(e, 8, add_m_i8, 1, 0, H_RBX, CPU_OFF(stats.chained));
+	e_byte(e, 1);
+	e_mov_imm(e, H_RSI, (u64)(uintptr_t)c->b->insns);
+	e_store(e, 8, H_RBX, CPU_OFF(cur), H_RSI);
+	e_patch_here(e, body);
+}
+
+/* The record of compiled code whose entry is first, or NULL. */
+static struct jit_rec *rec_of(const struct jit_arena *ja, insn_fn first)
+{
+	const u8 *p = (const u8 *)(void *)first;
+	struct jit_rec *rec;
+
+	if (!ja || p < ja->rx + JIT_REC_HDR || p >= ja->rx + JIT_ARENA_SIZE)
+		return NULL;
+	memcpy(&rec, p - JIT_REC_HDR, sizeof(rec));
+	return rec;
+}
+
+/*
+ * With ja->lock held: n (4 or 8) aligned bytes of code at p become v, one
+ * store, so that another vCPU running them sees the old or the new. Code
+ * already dropped from the writable view (jit_arena_place()) leaves it
+ * again, but for the page patched last: links are made in runs on one
+ * page, and each madvise() costs a TLB shootdown.
+ */
+static void jit_poke(struct jit_arena *ja, u8 *p, u64 v, unsigned int n)
+{
+	size_t off = p - ja->rx, end = ALIGN_DOWN(off, 4096) + 4096;
+	void *w = ja->rw + off;
+
+	if (n == 8)
+		__atomic_store_n((u64 *)w, v, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n((u32 *)w, (u32)v, __ATOMIC_RELEASE);
+	if (end <= ja->rw_mapped && end != ja->patched_end) {
+		if (ja->patched_end)
+			madvise(ja->rw + ja->patched_end - 4096, 4096, MADV_DONTNEED);
+		ja->patched_end = end;
+	}
+}
+
+void jit_block_killed(struct jit_arena *ja, insn_fn first)
+{
+	struct jit_rec *rec = rec_of(ja, first);
+	u8 *entry;
+	u64 v;
+
+	if (!rec)
+		return;
+	pthread_mutex_lock(&ja->lock);
+	if (rec->chained) {
+		/* jmp rel32 to the stub over the NOP, the next 3 bytes kept */
+		entry = rec->code + rec->chained;
+		memcpy(&v, entry, 8);
+		v = (v & ~0xffffffffffULL) | 0xe9 |
+		    (u64)(u32)(rec->dead - (rec->chained + 5)) << 8;
+		jit_poke(ja, entry, v, 8);
+		rec->chained = 0;
+	}
+	pthread_mutex_unlock(&ja->lock);
+}
+
+/* Points exit k of compiled block prev straight at compiled block next. */
+static void jit_link(struct jit_arena *ja, struct block *prev, unsigned int k, struct block *next)
+{
+	struct jit_rec *from = rec_of(ja, __atomic_load_n(&prev->insns[0].fn, __ATOMIC_ACQUIRE));
+	struct jit_rec *to = rec_of(ja, __atomic_load_n(&next->insns[0].fn, __ATOMIC_ACQUIRE));
+	u8 *site;
+
+	if (!from || !to || !from->site[k])
+		return;
+	pthread_mutex_lock(&ja->lock);
+	if (to->chained) {
+		site = from->code + from->site[k];
+		jit_poke(ja, site, (u64)((to->code + to->chained) - (site + 4)), 4);
+	}
+	pthread_mutex_unlock(&ja->lock);
 }
 
 /*
@@ -1272,34 +1438,42 @@ static void emit_chain(struct jctx *c, const struct insn *j, unsigned int k, u64
 	emit_chain_linked(c, j, k);
 }
 
-/* emit_chain() for a target on the block's page: the chain link. */
-static void emit_chain_linked(struct jctx *c, const struct insn *j, unsigned int k)
+/* Pending requests (to `req`) or timers due (to `poll`), as block_exit() checks. */
+static void emit_exit_checks(struct jctx *c, size_t *req, size_t *poll)
 {
 	struct emitter *e = &c->e;
-	static const u8 grp1_i8[] = { 0x83 }, cmp_m_r[] = { 0x39 };
-	size_t miss[4], poll;
+	static const u8 grp1_i8[] = { 0x83 };
 
-	e_mov_imm(e, H_RCX, (u64)(uintptr_t)&c->b->chain[k]);
-	e_load(e, 8, H_RCX, H_RCX, 0);
-	e_test_rr(e, 8, H_RCX, H_RCX);
-	miss[0] = e_jcc32(e, 4);
 	e_load(e, 8, H_RDX, H_RBX, CPU_OFF(reqs));
 	e_op_mem(e, 4, grp1_i8, 1, 7, H_RDX, 0);		/* cmp dword [rdx], 0 */
 	e_byte(e, 0);
-	miss[1] = e_jcc32(e, 5);
-	e_op_mem(e, 8, cmp_m_r, 1, H_RAX, H_RCX, offsetof(struct block, pc));
-	miss[2] = e_jcc32(e, 5);
+	*req = e_jcc32(e, 5);
 	e_op_mem(e, 4, grp1_i8, 1, 5, H_RBX, CPU_OFF(poll_countdown));	/* sub [], 1 */
 	e_byte(e, 1);
-	poll = e_jcc32(e, 4);
-	emit_enter(c, &miss[3]);
+	*poll = e_jcc32(e, 4);
+}
+
+/*
+ * emit_chain() for a target on the block's page: a jmp that jit_link()
+ * points at the linked successor once that is compiled, and until then
+ * goes to jit_chain_exit() (block_exit(), which follows the chain link).
+ */
+static void emit_chain_linked(struct jctx *c, const struct insn *j, unsigned int k)
+{
+	struct emitter *e = &c->e;
+	size_t req, poll, site;
+
+	emit_exit_checks(c, &req, &poll);
+	while ((e->pos + 1) & 3)
+		e_byte(e, 0x90);
+	site = e_jmp32(e);
+	c->rec->site[k] = site;
+	e_patch_here(e, site);
+	e_patch_here(e, req);
+	emit_tail3(c, jit_chain_exit, j, k);
 	/* Timers are due: back to the dispatch loop, as block_exit() does. */
 	e_patch_here(e, poll);
 	emit_leave(c, j, k);
-	/* Not linked yet, or about to become hot: block_exit() sees to it. */
-	for (unsigned int i = 0; i < 4; i++)
-		e_patch_here(e, miss[i]);
-	emit_tail3(c, jit_block_exit, j, k);
 }
 
 /* The instruction that ends the block, when it is one the compiler knows. */
@@ -1567,11 +1741,11 @@ void jit_compile(struct soft_cpu *cpu, struct block *b)
 	c->shadow = jit_arena_take_data(ja, 2 * n);
 	if (!c->shadow)
 		goto out;
+	c->rec = rec_slot(c->shadow, n);
 	c->e = (struct emitter){ .buf = rw, .size = JIT_MAX_BLOCK_CODE };
 	c->fwd = c->wrote = -1;
 
-	e_push(&c->e, H_RBX);
-	e_mov_rr(&c->e, H_RBX, H_RDI);
+	emit_prologue(c);
 	for (i = 0; i < n; i++) {
 		const struct insn *in = &b->insns[i];
 		const struct jdesc *d = jdesc_of(in->fn);
@@ -1636,8 +1810,14 @@ void jit_compile(struct soft_cpu *cpu, struct block *b)
 	 * A compare-and-swap, so that a block killed meanwhile (its handlers
 	 * now op_stale) stays killed.
 	 */
-	__atomic_compare_exchange_n(&b->insns[0].fn, &first, (insn_fn)(void *)(ja->rx + off), false,
-				    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+	c->rec->code = ja->rx + off;
+	if (!__atomic_compare_exchange_n(&b->insns[0].fn, &first,
+					 (insn_fn)(void *)(ja->rx + off + JIT_REC_HDR), false,
+					 __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+		pthread_mutex_lock(&ja->lock);
+		c->rec->chained = 0;
+		pthread_mutex_unlock(&ja->lock);
+	}
 out:
 	free(rw);
 	free(c);

@@ -31,6 +31,11 @@ unsigned int jit_threshold(const struct jit_arena *ja);
 
 /* Compiles b if it can; called once, by one vCPU. */
 void jit_compile(struct soft_cpu *cpu, struct block *b);
+/*
+ * A block was killed, first being its first handler until then: when
+ * that was compiled code, compiled exits stop entering it directly.
+ */
+void jit_block_killed(struct jit_arena *ja, insn_fn first);
 
 struct jit_stats {
 	u64 blocks, insns, calls, bailouts, bytes;
