@@ -87,7 +87,8 @@ gsha=$(tr -d '\r' <"$tmp/tap.out" | sed -n 's/^guest-sha: \([0-9a-f]*\) .*/\1/p'
 stat() { grep '^virtio-net0: ' "$tmp/tap.err" | grep -o " $1=[0-9]*" | cut -d= -f2 | tail -n 1; }
 tx_gso=$(stat tx_gso)
 rx_gso=$(stat rx_gso)
-echo "# tx_frames=$(stat tx_frames) tx_gso=${tx_gso:-?} rx_frames=$(stat rx_frames) rx_gso=${rx_gso:-?} rx_merged=$(stat rx_merged) tx_errors=$(stat tx_errors)"
+grep '^virtio-net0: ' "$tmp/tap.err" | sed 's/^/# /'
+echo "# guest -> host -> guest: $(sed -n 's/^took //p' "$tmp/bulk.result" 2>/dev/null)"
 if [ -n "$sent" ] && [ "$gsha" = "$sent" ] && [ "$back" = "$sent $((MIB << 20))" ] &&
    [ "${tx_gso:-0}" -gt 0 ] && [ "${rx_gso:-0}" -gt 0 ] && [ "$linux_rc" -eq 0 ]; then
 	echo "ok - $NAME"
