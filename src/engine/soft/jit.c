@@ -1925,6 +1925,7 @@ void jit_arena_reset(struct jit_arena *ja, size_t limit)
 	madvise(ja->data, ja->data_used * sizeof(struct insn), MADV_DONTNEED);
 	ja->used = 0;
 	ja->rw_mapped = 0;
+	ja->patched_end = 0;
 	ja->data_used = 0;
 	ja->limit = MIN(limit, (size_t)JIT_ARENA_SIZE);
 	__atomic_store_n(&ja->want_flush, false, __ATOMIC_RELAXED);
