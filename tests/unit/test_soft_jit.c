@@ -339,6 +339,59 @@ static void test_store_into_linked_compiled_blocks(void **state)
 			    499 + 501 * 7);
 }
 
+/*
+ * A direct CALL to another page, linked (jit.c jumps straight into the
+ * callee's compiled block while the page's mapping stays the one seen at
+ * link time), then the 2 MiB page holding the callee is remapped to other
+ * physical memory, whose callee returns 3 instead of 1: EDX = 100 * 1 +
+ * 100 * 3. The caller sits at the end of the page before (FAR_GPA).
+ */
+#define FAR_GPA 0x5ff000ULL
+#define FAR_ALT_GPA 0x800000ULL
+SOFT_CODE(jit_far_caller,
+	".code64\n"
+	"0: xor %edx, %edx\n"
+	"xor %ecx, %ecx\n"
+	"1: call 3f\n"
+	"add %eax, %edx\n"
+	"inc %ecx\n"
+	"cmp $100, %ecx\n"
+	"jne 2f\n"
+	"movq $0x800087, 0x12018\n"	/* PD entry 3 (0x600000) -> 0x800000 */
+	"invlpg 0x600000\n"
+	"2: cmp $200, %ecx\n"
+	"jb 1b\n"
+	"hlt\n"
+	".skip 0x1000 - (. - 0b), 0x90\n"
+	"3: mov $1, %eax\n"
+	"ret\n");
+SOFT_CODE(jit_far_alt,
+	".code64\n"
+	"mov $3, %eax\n"
+	"ret\n");
+
+static void test_far_call_follows_remapping(void **state)
+{
+	(void)state;
+	assert_int_equal(PT_GPA + 0x2000 + 3 * 8, 0x12018);
+	for (unsigned int m = 0; m < NR_MODES; m++) {
+		struct harness *h = harness_new();
+		struct soft_run_info info;
+
+		seed_state(h);
+		set_mode(h, m);
+		load_code(h, FAR_GPA, jit_far_caller_start, CODE_LEN(jit_far_caller));
+		load_code(h, FAR_ALT_GPA, jit_far_alt_start, CODE_LEN(jit_far_alt));
+		soft_cpu_set_rip(h->cpu, FAR_GPA);
+		assert_int_equal(soft_cpu_run(h->cpu, 1000000, ~0ULL, &info), SOFT_RUN_HALT);
+		if (soft_cpu_get_gpr(h->cpu, GPR_RDX) != 400)
+			print_error("%s: edx = %llu\n", mode_name[m],
+				    (unsigned long long)soft_cpu_get_gpr(h->cpu, GPR_RDX));
+		assert_int_equal(soft_cpu_get_gpr(h->cpu, GPR_RDX), 400);
+		harness_free(h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +399,7 @@ int main(void)
 		cmocka_unit_test(test_faults_are_precise),
 		cmocka_unit_test(test_store_into_compiled_block),
 		cmocka_unit_test(test_store_into_linked_compiled_blocks),
+		cmocka_unit_test(test_far_call_follows_remapping),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -178,6 +178,18 @@ static const struct insn *jit_chain_exit(struct soft_cpu *cpu, const struct insn
 	return block_exit(cpu, in, k);
 }
 
+static void jit_link_far(struct soft_cpu *cpu, struct block *prev, unsigned int k, struct block *next);
+
+/* An exit to another page that did not take its direct jmp (emit_chain_far()). */
+static const struct insn *jit_far_exit(struct soft_cpu *cpu, const struct insn *in, unsigned int k)
+{
+	const struct insn *t = block_exit(cpu, in, k);
+
+	if (t)
+		jit_link_far(cpu, block_of(in), k, block_of(t));
+	return t;
+}
+
 static u64 jit_get_cf(struct soft_cpu *cpu)
 {
 	return cpu_get_cf(cpu);
@@ -264,6 +276,7 @@ struct jit_rec {
 	u32 chained;		/* offset of the chained entry; 0 once killed */
 	u32 dead;		/* offset of the stub a killed block's entry jumps to */
 	u32 site[2];		/* offset of exit k's patchable rel32; 0 if none */
+	u32 far[2];		/* exit k to another page: offset of its addend's imm64 */
 };
 
 #define JIT_REC_HDR 8
@@ -1303,6 +1316,33 @@ void jit_block_killed(struct jit_arena *ja, insn_fn first)
 	pthread_mutex_unlock(&ja->lock);
 }
 
+/*
+ * Exit k of prev leads to next on another page, which the exec TLB entry
+ * of next's page maps: the exit's jmp goes straight there while that
+ * entry's addend stays the same. The imm64 is made impossible while the
+ * jmp changes, so no vCPU takes the new jmp with the old mapping.
+ */
+static void jit_link_far(struct soft_cpu *cpu, struct block *prev, unsigned int k, struct block *next)
+{
+	struct jit_arena *ja = cpu->svm->jit;
+	struct jit_rec *from = rec_of(ja, __atomic_load_n(&prev->insns[0].fn, __ATOMIC_ACQUIRE));
+	struct jit_rec *to = rec_of(ja, __atomic_load_n(&next->insns[0].fn, __ATOMIC_ACQUIRE));
+	const struct tlb_entry *e = tlb_slot(cpu->tlb, next->lin);
+	u8 *site;
+
+	if (!from || !to || !from->far[k] || next->phys2 != ~0ULL || next->cs_base ||
+	    e->tag_x != PAGE_OF(next->lin))
+		return;
+	pthread_mutex_lock(&ja->lock);
+	if (to->chained) {
+		site = from->code + from->site[k];
+		jit_poke(ja, from->code + from->far[k], 1, 8);
+		jit_poke(ja, site, (u64)((to->code + to->chained) - (site + 4)), 4);
+		jit_poke(ja, from->code + from->far[k], (u64)e->addend, 8);
+	}
+	pthread_mutex_unlock(&ja->lock);
+}
+
 /* Points exit k of compiled block prev straight at compiled block next. */
 static void jit_link(struct jit_arena *ja, struct block *prev, unsigned int k, struct block *next)
 {
@@ -1349,6 +1389,28 @@ static void emit_enter(struct jctx *c, size_t *hot)
 }
 
 /*
+ * Single-stepping (RFLAGS.TF, an interrupt shadow's step, single-step
+ * mode): blocks then run one instruction each, so no exit enters the next
+ * block straight. Branches to the dispatch loop; returns how many (out[]).
+ */
+static unsigned int emit_step_checks(struct jctx *c, size_t *out)
+{
+	struct emitter *e = &c->e;
+	static const u8 test_m8_i8[] = { 0xf6 }, grp1_m8_i8[] = { 0x80 };
+
+	e_op_mem(e, 1, test_m8_i8, 1, 0, H_RBX, CPU_OFF(rflags) + 1);	/* TF */
+	e_byte(e, RFLAGS_TF >> 8);
+	out[0] = e_jcc32(e, 5);
+	e_op_mem(e, 1, grp1_m8_i8, 1, 7, H_RBX, CPU_OFF(step_once));
+	e_byte(e, 0);
+	out[1] = e_jcc32(e, 5);
+	e_op_mem(e, 1, grp1_m8_i8, 1, 7, H_RBX, CPU_OFF(single_step));
+	e_byte(e, 0);
+	out[2] = e_jcc32(e, 5);
+	return 3;
+}
+
+/*
  * goto_indirect() inline, RAX (= cpu->rip) being the target in 64-bit
  * mode (code segment base 0): its block from the jump cache when the exec
  * TLB maps it to the same host page, else back to the dispatch loop
@@ -1357,21 +1419,13 @@ static void emit_enter(struct jctx *c, size_t *hot)
 static void emit_goto_indirect(struct jctx *c, const struct insn *j, unsigned int k)
 {
 	struct emitter *e = &c->e;
-	static const u8 test_m8_i8[] = { 0xf6 }, grp1_m8_i8[] = { 0x80 }, grp1_i8[] = { 0x83 },
+	static const u8 grp1_m8_i8[] = { 0x80 }, grp1_i8[] = { 0x83 },
 			grp1_i32[] = { 0x81 }, cmp_r_m[] = { 0x3b }, cmp_m_r[] = { 0x39 }, add_r_m[] = { 0x03 },
 			mov_m8_i8[] = { 0xc6 };
 	size_t out[12], hot;
 	unsigned int nout = 0;
 
-	e_op_mem(e, 1, test_m8_i8, 1, 0, H_RBX, CPU_OFF(rflags) + 1);	/* TF */
-	e_byte(e, RFLAGS_TF >> 8);
-	out[nout++] = e_jcc32(e, 5);
-	e_op_mem(e, 1, grp1_m8_i8, 1, 7, H_RBX, CPU_OFF(step_once));
-	e_byte(e, 0);
-	out[nout++] = e_jcc32(e, 5);
-	e_op_mem(e, 1, grp1_m8_i8, 1, 7, H_RBX, CPU_OFF(single_step));
-	e_byte(e, 0);
-	out[nout++] = e_jcc32(e, 5);
+	nout += emit_step_checks(c, &out[nout]);
 	e_load(e, 8, H_RDX, H_RBX, CPU_OFF(reqs));
 	e_op_mem(e, 4, grp1_i8, 1, 7, H_RDX, 0);
 	e_byte(e, 0);
@@ -1429,10 +1483,12 @@ static void emit_goto_indirect(struct jctx *c, const struct insn *j, unsigned in
  * target: block_exit() inline, jumping straight into a chained successor,
  * or into the jump cache's block when target is on another page.
  */
+static void emit_chain_far(struct jctx *c, const struct insn *j, unsigned int k, u64 target);
+
 static void emit_chain(struct jctx *c, const struct insn *j, unsigned int k, u64 target)
 {
 	if (PAGE_OF(target) != PAGE_OF(c->b->lin)) {
-		emit_goto_indirect(c, j, k);
+		emit_chain_far(c, j, k, target);
 		return;
 	}
 	emit_chain_linked(c, j, k);
@@ -1453,6 +1509,14 @@ static void emit_exit_checks(struct jctx *c, size_t *req, size_t *poll)
 	*poll = e_jcc32(e, 4);
 }
 
+/* A jmp rel32 with its rel32 4-aligned, for jit_poke(): returns the rel32's offset. */
+static size_t emit_patchable_jmp(struct jctx *c)
+{
+	while ((c->e.pos + 1) & 3)
+		e_byte(&c->e, 0x90);
+	return e_jmp32(&c->e);
+}
+
 /*
  * emit_chain() for a target on the block's page: a jmp that jit_link()
  * points at the linked successor once that is compiled, and until then
@@ -1464,14 +1528,57 @@ static void emit_chain_linked(struct jctx *c, const struct insn *j, unsigned int
 	size_t req, poll, site;
 
 	emit_exit_checks(c, &req, &poll);
-	while ((e->pos + 1) & 3)
-		e_byte(e, 0x90);
-	site = e_jmp32(e);
+	site = emit_patchable_jmp(c);
 	c->rec->site[k] = site;
 	e_patch_here(e, site);
 	e_patch_here(e, req);
 	emit_tail3(c, jit_chain_exit, j, k);
 	/* Timers are due: back to the dispatch loop, as block_exit() does. */
+	e_patch_here(e, poll);
+	emit_leave(c, j, k);
+}
+
+/*
+ * Exit k to target on another page (cpu->rip and RAX = target). Its
+ * mapping decides which block runs there, so the jmp that jit_link_far()
+ * points at the successor's chained entry is taken only while the exec
+ * TLB entry of target's page holds the host mapping seen at link time
+ * (an imm64 patched with it; 1 until then, which no page-aligned addend
+ * equals). Otherwise, and until linked, jit_far_exit() does what the
+ * interpreter's block_exit() does: the jump cache.
+ */
+static void emit_chain_far(struct jctx *c, const struct insn *j, unsigned int k, u64 target)
+{
+	struct emitter *e = &c->e;
+	static const u8 cmp_r_m[] = { 0x3b }, mov_m8_i8[] = { 0xc6 };
+	s32 ent = ((target >> 12) & (TLB_SIZE - 1)) * sizeof(struct tlb_entry);
+	size_t out[7], poll, site;
+	unsigned int nout = 0;
+
+	e_load(e, 8, H_RDX, H_RBX, CPU_OFF(tlb));
+	e_mov_imm(e, H_RCX, PAGE_OF(target));
+	e_op_mem(e, 8, cmp_r_m, 1, H_RCX, H_RDX, ent + offsetof(struct tlb_entry, tag_x));
+	out[nout++] = e_jcc32(e, 5);
+	while ((e->pos + 2) & 7)
+		e_byte(e, 0x90);
+	e_byte(e, 0x48);				/* movabs rcx, imm64 */
+	e_byte(e, 0xb9);
+	c->rec->far[k] = e->pos;
+	e_u64(e, 1);
+	e_op_mem(e, 8, cmp_r_m, 1, H_RCX, H_RDX, ent + offsetof(struct tlb_entry, addend));
+	out[nout++] = e_jcc32(e, 5);
+	/* What goto_indirect() checks besides. */
+	nout += emit_step_checks(c, &out[nout]);
+	emit_exit_checks(c, &out[nout++], &poll);
+	e_op_mem(e, 1, mov_m8_i8, 1, 0, H_RBX, CPU_OFF(intr_shadow));
+	e_byte(e, 0);
+	site = emit_patchable_jmp(c);
+	c->rec->site[k] = site;
+	e_patch_here(e, site);
+	for (unsigned int i = 0; i < nout; i++)
+		e_patch_here(e, out[i]);
+	emit_tail3(c, jit_far_exit, j, k);
+	/* Timers are due: back to the dispatch loop, as goto_indirect() does. */
 	e_patch_here(e, poll);
 	emit_leave(c, j, k);
 }
