@@ -88,7 +88,7 @@ stat() { grep '^virtio-net0: ' "$tmp/tap.err" | grep -o " $1=[0-9]*" | cut -d= -
 tx_gso=$(stat tx_gso)
 rx_gso=$(stat rx_gso)
 grep '^virtio-net0: ' "$tmp/tap.err" | sed 's/^/# /'
-echo "# guest -> host -> guest: $(sed -n 's/^took //p' "$tmp/bulk.result" 2>/dev/null)"
+echo "# host -> guest -> host: $(sed -n 's/^took //p' "$tmp/bulk.result" 2>/dev/null)"
 if [ -n "$sent" ] && [ "$gsha" = "$sent" ] && [ "$back" = "$sent $((MIB << 20))" ] &&
    [ "${tx_gso:-0}" -gt 0 ] && [ "${rx_gso:-0}" -gt 0 ] && [ "$linux_rc" -eq 0 ]; then
 	echo "ok - $NAME"
