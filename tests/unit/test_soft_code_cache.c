@@ -26,55 +26,80 @@
 #define NBLOCKS 3000		/* each: add rax, imm32; jmp to the next */
 #define PASSES 4
 
-static const u64 ms = 1000 * 1000;
+/* The budget's counts: run guest instructions, translated ones. */
+struct counts {
+	u64 run, translated;
+};
+
+/* A flush after each translated instruction ran ratio times. */
+static size_t flush_at(struct code_budget *cb, struct counts *c, u64 ratio)
+{
+	c->translated += 100000;
+	c->run += 100000 * ratio;
+	return code_budget_flushed(cb, c->run, c->translated);
+}
 
 static void test_budget_grows_when_thrashing_and_shrinks_when_calm(void **state)
 {
 	struct code_budget cb;
-	u64 t = 5000 * ms;
+	struct counts c = { 0, 0 };
 
 	(void)state;
 	unsetenv("KILN_SOFT_CODE_CACHE_KB");
 	code_budget_init(&cb, 64 * MiB);
 	assert_int_equal(cb.limit, CODE_BUDGET_BASE);
-	/* The first flush has nothing to compare with. */
-	assert_int_equal(code_budget_flushed(&cb, t), CODE_BUDGET_BASE);
-	/* Flushes in quick succession double the limit, up to max. */
-	assert_int_equal(code_budget_flushed(&cb, t += 10 * ms), 2 * CODE_BUDGET_BASE);
-	assert_int_equal(code_budget_flushed(&cb, t += 10 * ms), 4 * CODE_BUDGET_BASE);
-	assert_int_equal(code_budget_flushed(&cb, t += 10 * ms), 8 * CODE_BUDGET_BASE);
-	assert_int_equal(code_budget_flushed(&cb, t += 10 * ms), 64 * MiB);
-	/* An ordinary interval keeps it. */
-	assert_int_equal(code_budget_flushed(&cb, t += 1000 * ms), 64 * MiB);
-	/* Long calm halves it, down to where it started. */
-	assert_int_equal(code_budget_flushed(&cb, t += 60000 * ms), 32 * MiB);
-	assert_int_equal(code_budget_flushed(&cb, t += 60000 * ms), 16 * MiB);
-	assert_int_equal(code_budget_flushed(&cb, t += 60000 * ms), CODE_BUDGET_BASE);
-	assert_int_equal(code_budget_flushed(&cb, t += 60000 * ms), CODE_BUDGET_BASE);
+	/* What a Linux boot does: one burst of new code, not two in a row. */
+	assert_int_equal(flush_at(&cb, &c, 2115), CODE_BUDGET_BASE);
+	assert_int_equal(flush_at(&cb, &c, CODE_BUDGET_THRASH_RATIO - 1), CODE_BUDGET_BASE);
+	assert_int_equal(flush_at(&cb, &c, 471), CODE_BUDGET_BASE);
+	assert_int_equal(flush_at(&cb, &c, CODE_BUDGET_THRASH_RATIO), CODE_BUDGET_BASE);
+	assert_int_equal(flush_at(&cb, &c, CODE_BUDGET_THRASH_RATIO), CODE_BUDGET_BASE);
+	/* Thrashing twice in a row doubles the limit, up to max. */
+	assert_int_equal(flush_at(&cb, &c, 10), CODE_BUDGET_BASE);
+	assert_int_equal(flush_at(&cb, &c, 10), 2 * CODE_BUDGET_BASE);
+	assert_int_equal(flush_at(&cb, &c, 10), 2 * CODE_BUDGET_BASE);
+	assert_int_equal(flush_at(&cb, &c, 10), 4 * CODE_BUDGET_BASE);
+	assert_int_equal(flush_at(&cb, &c, 10), 4 * CODE_BUDGET_BASE);
+	assert_int_equal(flush_at(&cb, &c, 10), 64 * MiB);
+	assert_int_equal(flush_at(&cb, &c, 10), 64 * MiB);
+	assert_int_equal(flush_at(&cb, &c, 10), 64 * MiB);
+	/* An ordinary ratio keeps it. */
+	assert_int_equal(flush_at(&cb, &c, 5000), 64 * MiB);
+	/* Calm halves it, down to where it started. */
+	assert_int_equal(flush_at(&cb, &c, CODE_BUDGET_CALM_RATIO), 64 * MiB);
+	assert_int_equal(flush_at(&cb, &c, 2 * CODE_BUDGET_CALM_RATIO), 32 * MiB);
+	assert_int_equal(flush_at(&cb, &c, 2 * CODE_BUDGET_CALM_RATIO), 16 * MiB);
+	assert_int_equal(flush_at(&cb, &c, 2 * CODE_BUDGET_CALM_RATIO), CODE_BUDGET_BASE);
+	assert_int_equal(flush_at(&cb, &c, 2 * CODE_BUDGET_CALM_RATIO), CODE_BUDGET_BASE);
+	/* Nothing translated (a flush for the compiled code alone) is not thrashing. */
+	assert_int_equal(code_budget_flushed(&cb, c.run, c.translated), CODE_BUDGET_BASE);
+	assert_int_equal(code_budget_flushed(&cb, c.run, c.translated), CODE_BUDGET_BASE);
 }
 
 static void test_budget_env_fixes_the_limit(void **state)
 {
 	struct code_budget cb;
-	u64 t = 5000 * ms;
+	struct counts c = { 0, 0 };
 
 	(void)state;
 	setenv("KILN_SOFT_CODE_CACHE_KB", "256", 1);
 	code_budget_init(&cb, 64 * MiB);
 	assert_int_equal(cb.limit, 256 * KiB);
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(code_budget_flushed(&cb, t += ms), 256 * KiB);
+		assert_int_equal(flush_at(&cb, &c, 1), 256 * KiB);
 	/* Below 64 KiB: ignored; beyond what is reserved: all of it. */
 	setenv("KILN_SOFT_CODE_CACHE_KB", "16", 1);
 	code_budget_init(&cb, 64 * MiB);
+	c = (struct counts){ 0, 0 };
 	assert_int_equal(cb.limit, CODE_BUDGET_BASE);
-	assert_int_equal(code_budget_flushed(&cb, t += ms), CODE_BUDGET_BASE);
-	assert_int_equal(code_budget_flushed(&cb, t += ms), 2 * CODE_BUDGET_BASE);
+	assert_int_equal(flush_at(&cb, &c, 1), CODE_BUDGET_BASE);
+	assert_int_equal(flush_at(&cb, &c, 1), 2 * CODE_BUDGET_BASE);
 	setenv("KILN_SOFT_CODE_CACHE_KB", "1048576", 1);
 	code_budget_init(&cb, 64 * MiB);
+	c = (struct counts){ 0, 0 };
 	assert_int_equal(cb.limit, 64 * MiB);
-	assert_int_equal(code_budget_flushed(&cb, t += ms), 64 * MiB);
-	assert_int_equal(code_budget_flushed(&cb, t += ms), 64 * MiB);
+	assert_int_equal(flush_at(&cb, &c, 1), 64 * MiB);
+	assert_int_equal(flush_at(&cb, &c, 1), 64 * MiB);
 	unsetenv("KILN_SOFT_CODE_CACHE_KB");
 }
 

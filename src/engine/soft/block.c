@@ -316,12 +316,15 @@ void code_cache_quiesce(struct soft_cpu *cpu)
 	pthread_mutex_unlock(&cc->flush_lock);
 }
 
-static u64 monotonic_ns(void)
+/* Guest instructions run by every vCPU so far; they are all stopped. */
+static u64 insns_run(const struct soft_vm *svm)
 {
-	struct timespec ts;
+	u64 n = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	for (unsigned int i = 0; i < svm->nr_cpus; i++)
+		if (svm->cpus[i])
+			n += svm->cpus[i]->stats.insns;
+	return n;
 }
 
 /*
@@ -335,7 +338,7 @@ static void flush_everything(struct code_cache *cc)
 	pthread_mutex_lock(&cc->lock);
 	madvise(cc->arena, cc->used, MADV_DONTNEED);
 	cc->used = 0;
-	cc->size = code_budget_flushed(&cc->budget, monotonic_ns());
+	cc->size = code_budget_flushed(&cc->budget, insns_run(svm), cc->stats.translated_insns);
 	memset(cc->hash, 0, (1u << HASH_BITS) * sizeof(*cc->hash));
 	for (unsigned int i = 0; i < cc->nr_regions; i++) {
 		struct region_pages *r = &cc->regions[i];

@@ -19,16 +19,21 @@ void code_budget_init(struct code_budget *cb, size_t max)
 	cb->limit = cb->base;
 }
 
-size_t code_budget_flushed(struct code_budget *cb, u64 now_ns)
+size_t code_budget_flushed(struct code_budget *cb, u64 run, u64 translated)
 {
-	if (cb->last_flush_ns) {
-		u64 since = now_ns - cb->last_flush_ns;
+	u64 ran = run - cb->run, new = translated - cb->translated;
 
-		if (since < CODE_BUDGET_THRASH_NS && cb->limit <= cb->max / 2)
+	if (new && ran < new * CODE_BUDGET_THRASH_RATIO) {
+		if (++cb->thrashing >= 2 && cb->limit <= cb->max / 2) {
 			cb->limit *= 2;
-		else if (since > CODE_BUDGET_CALM_NS && cb->limit / 2 >= cb->base)
+			cb->thrashing = 0;
+		}
+	} else {
+		cb->thrashing = 0;
+		if (ran / CODE_BUDGET_CALM_RATIO > new && cb->limit / 2 >= cb->base)
 			cb->limit /= 2;
 	}
-	cb->last_flush_ns = now_ns;
+	cb->run = run;
+	cb->translated = translated;
 	return cb->limit;
 }
