@@ -279,6 +279,9 @@ static void *slirp_thread(void *arg)
 		run_timers(s);
 	}
 	pthread_mutex_unlock(&s->lock);
+	/* The guest's last frames, kicked before it stopped (see net_tap.c). */
+	if (__atomic_exchange_n(&s->tx_kicked, 0, __ATOMIC_ACQ_REL))
+		s->fe.transmit(s->fe.opaque);
 	return NULL;
 }
 

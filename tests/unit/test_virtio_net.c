@@ -1363,6 +1363,22 @@ static bool is_experimental(const u8 *fr, size_t len, void *arg)
 	return len >= 14 + 11 && get16(fr + 12) == 0x88b5 && !memcmp(fr + 14, arg, 11);
 }
 
+/* Whether the packet socket pk sees frame within 100 frames or 2 s of quiet. */
+static bool host_sees(int pk, const u8 *frame, size_t len)
+{
+	u8 fr[RXBUF];
+
+	for (int tries = 0; tries < 100; tries++) {
+		struct pollfd p = { .fd = pk, .events = POLLIN };
+
+		if (poll(&p, 1, 2000) != 1)
+			return false;
+		if (recv(pk, fr, sizeof(fr), 0) == (ssize_t)len && !memcmp(fr, frame, len))
+			return true;
+	}
+	return false;
+}
+
 static void tap_child(void)
 {
 	struct ifreq ifr = { .ifr_name = "kiln-t0" };
@@ -1402,15 +1418,7 @@ static void tap_child(void)
 	make_frame(frame, sizeof(frame), 0);
 	memcpy(frame + 14, "kiln-tap-tx", 11);
 	transmit(f, frame, sizeof(frame), NULL);
-	for (int tries = 0;; tries++) {
-		struct pollfd p = { .fd = pk, .events = POLLIN };
-		ssize_t n;
-
-		CHECK(tries < 100 && poll(&p, 1, 2000) == 1);
-		n = recv(pk, fr, sizeof(fr), 0);
-		if (n == sizeof(frame) && !memcmp(fr, frame, sizeof(frame)))
-			break;
-	}
+	CHECK(host_sees(pk, frame, sizeof(frame)));
 
 	/* Host to guest. */
 	memcpy(frame, guest_mac, 6);
@@ -1419,9 +1427,15 @@ static void tap_child(void)
 	CHECK(send(pk, frame, sizeof(frame), 0) == sizeof(frame));
 	CHECK(wait_frame(f, is_experimental, "kiln-tap-rx", fr, 3000) == sizeof(frame));
 	CHECK(!memcmp(fr, frame, sizeof(frame)));
+
+	/* A frame kicked just before the VM goes away still goes out. */
+	make_frame(frame, sizeof(frame), 0);
+	memcpy(frame + 14, "kiln-tap-end", 12);
+	transmit(f, frame, sizeof(frame), NULL);
+	vtd_vm_destroy(f->vm);
+	CHECK(host_sees(pk, frame, sizeof(frame)));
 	close(pk);
 	close(s);
-	vtd_vm_destroy(f->vm);
 	_exit(0);
 }
 
