@@ -26,7 +26,7 @@
  */
 
 /* The starting limit. */
-#define CODE_BUDGET_BASE (8 * MiB)
+#define CODE_BUDGET_BASE (16 * MiB)
 /* Fewer instructions run per instruction translated: the limit doubles. */
 #define CODE_BUDGET_THRASH_RATIO 256
 /* More: it halves. */
