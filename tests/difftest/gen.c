@@ -586,6 +586,20 @@ static bool short_ok(const struct gen *g)
 /* The initial state                                                      */
 /* ---------------------------------------------------------------------- */
 
+/*
+ * Two random floats in one u64. Every draw from the generator's stream is
+ * its own statement: the order C leaves unspecified (the operands of |,
+ * an initializer list) differs between gcc's -O2 and sanitizer builds, so
+ * a seed made other sequences in each, and a reproducer from one build
+ * did not reproduce in the other.
+ */
+static u64 fp_pair(struct rng *r)
+{
+	u64 lo = rng_fp_bits(r, 4);
+
+	return lo | rng_fp_bits(r, 4) << 32;
+}
+
 /* An 80-bit x87 value: normals, zeros, infinities, NaNs, denormals. */
 static void f80(struct rng *r, u8 out[10])
 {
@@ -602,7 +616,10 @@ static void f80(struct rng *r, u8 out[10])
 		se = 0x7fff;
 		break;
 	case 2:
-		mant = (3ULL << 62) | (rng_next(r) >> 2 & (rng_chance(r, 1, 2) ? 0 : ~0ULL));
+		mant = rng_next(r) >> 2;	/* a QNaN's payload, or none */
+		if (rng_chance(r, 1, 2))
+			mant = 0;
+		mant |= 3ULL << 62;
 		se = 0x7fff;
 		break;
 	case 3:
@@ -640,9 +657,12 @@ static void init_fpu(struct gen *g, struct fxsave_area *fx)
 
 	memset(fx, 0, sizeof(*fx));
 	fx->fcw = 0x037f;
-	if (rng_chance(r, 1, 4))
-		fx->fcw = (u16)((fx->fcw & ~0x0f00) | (rng_below(r, 4) << 10) |
-				((rng_chance(r, 1, 2) ? 3 : rng_below(r, 3) == 0 ? 0 : 2) << 8));
+	if (rng_chance(r, 1, 4)) {
+		unsigned int rc = rng_below(r, 4);
+		unsigned int pc = rng_chance(r, 1, 2) ? 3 : rng_below(r, 3) == 0 ? 0 : 2;
+
+		fx->fcw = (u16)((fx->fcw & ~0x0f00) | rc << 10 | pc << 8);
+	}
 	if (rng_chance(r, 1, 24))
 		fx->fcw &= (u16)~(1u << rng_below(r, 6));	/* unmask one exception */
 	fx->fsw = (u16)((top << 11) | (rng_next(r) & FSW_CC));
@@ -659,7 +679,7 @@ static void init_fpu(struct gen *g, struct fxsave_area *fx)
 			fx->xmm[i].q[j] = kind == 0 ? rng_next(r) :
 				kind == 1 ? rng_value(r, 8) :
 				kind == 2 ? rng_fp_bits(r, 8) :
-				rng_fp_bits(r, 4) | rng_fp_bits(r, 4) << 32;
+				fp_pair(r);
 		}
 }
 
@@ -676,7 +696,7 @@ static u64 data_value(struct rng *r)
 	case 2:
 		return rng_fp_bits(r, 8);
 	case 3:
-		return rng_fp_bits(r, 4) | rng_fp_bits(r, 4) << 32;
+		return fp_pair(r);
 	case 4:
 		return v & 0xff;
 	default:

@@ -112,8 +112,10 @@ static void t_undef(struct gen *g, const struct tmpl *t)
 		break;
 	case 2: {
 		/* UD1 and UD0 take a ModRM. */
-		struct enc e = { .map = 1, .op = rng_chance(&g->r, 1, 2) ? 0xb9 : 0xff, .modrm = true,
-				 .reg = (u8)rng_below(&g->r, 8), .rm = (u8)rng_below(&g->r, 8) };
+		struct enc e = { .map = 1, .op = rng_chance(&g->r, 1, 2) ? 0xb9 : 0xff, .modrm = true };
+
+		e.reg = (u8)rng_below(&g->r, 8);	/* one draw a statement (gen.c fp_pair()) */
+		e.rm = (u8)rng_below(&g->r, 8);
 
 		g_insn(g, &e);
 		g_apply(g, &(struct fx){ 0 });
@@ -125,8 +127,10 @@ static void t_undef(struct gen *g, const struct tmpl *t)
 			{ 0xfe, 2, 7 }, { 0xff, 7, 7 }, { 0xc6, 1, 6 }, { 0xc7, 1, 6 },
 		};
 		const u8 *p = grp[rng_below(&g->r, ARRAY_SIZE(grp))];
-		struct enc e = { .op = p[0], .modrm = true,
-				 .reg = (u8)rng_range(&g->r, p[1], p[2]), .rm = (u8)rng_below(&g->r, 8) };
+		struct enc e = { .op = p[0], .modrm = true };
+
+		e.reg = (u8)rng_range(&g->r, p[1], p[2]);
+		e.rm = (u8)rng_below(&g->r, 8);
 
 		if (rng_chance(&g->r, 1, 2)) {
 			e.op = 0x8d;	/* lea with a register operand */

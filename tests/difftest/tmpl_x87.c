@@ -178,8 +178,10 @@ static bool store_bcd(struct gen *g, u64 addr)
 	g_insn(g, &st);
 	g_apply(g, &(struct fx){ .rd = bit(r), .mem_wr = true });
 	enc_pfx(&st2, 0x66);
-	st2.imm = rng_below(&g->r, 10) | rng_below(&g->r, 10) << 4 |
-		  (rng_chance(&g->r, 1, 2) ? 0x8000 : 0);
+	st2.imm = rng_below(&g->r, 10);	/* one draw a statement (gen.c fp_pair()) */
+	st2.imm |= rng_below(&g->r, 10) << 4;
+	if (rng_chance(&g->r, 1, 2))
+		st2.imm |= 0x8000;
 	g_mem_at(g, &st2, addr + 8, 0);
 	g_insn(g, &st2);
 	g_apply(g, &(struct fx){ .mem_wr = true });
@@ -247,8 +249,10 @@ static void t_x87_env(struct gen *g, const struct tmpl *t)
 		g_scrub(g, addr + 12, 16);
 	if (rng_chance(&g->r, 1, 2)) {
 		/* A different control word, before loading the image back. */
-		struct enc cw = { .op = 0xc7, .modrm = true, .imm_size = 2,
-				  .imm = 0x037f ^ (rng_below(&g->r, 16) << 8) ^ rng_below(&g->r, 64) };
+		struct enc cw = { .op = 0xc7, .modrm = true, .imm_size = 2, .imm = 0x037f };
+
+		cw.imm ^= rng_below(&g->r, 16) << 8;
+		cw.imm ^= rng_below(&g->r, 64);
 
 		enc_pfx(&cw, 0x66);
 		g_mem_at(g, &cw, addr, 0);

@@ -10,7 +10,7 @@ static u64 mask_of(unsigned int size)
 u64 rng_value(struct rng *r, unsigned int size)
 {
 	unsigned int bits = size * 8;
-	u64 m = mask_of(size), sign = 1ULL << (bits - 1);
+	u64 m = mask_of(size), sign = 1ULL << (bits - 1), a;
 
 	switch (rng_below(r, 10)) {
 	case 0: {
@@ -32,10 +32,12 @@ u64 rng_value(struct rng *r, unsigned int size)
 		return (u64)rng_range(r, -16, 16) & m;
 	case 3:
 		/* Small values in the low bits, random above: sign-extension bugs. */
-		return (rng_next(r) & ~0xffULL & m) | rng_below(r, 256);
+		a = rng_next(r) & ~0xffULL & m;	/* one draw a statement (gen.c fp_pair()) */
+		return a | rng_below(r, 256);
 	case 4:
 		/* Values whose 8/16/32-bit parts are edges. */
-		return (rng_next(r) & m) ^ (u64)(0xffULL << (8 * rng_below(r, size)));
+		a = rng_next(r) & m;
+		return a ^ (u64)(0xffULL << (8 * rng_below(r, size)));
 	default:
 		return rng_next(r) & m;
 	}
