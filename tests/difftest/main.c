@@ -28,7 +28,7 @@
 #define MAX_CALLS_WORDS 2
 
 /* What run_one() ran and found (report.h names the modes). */
-#define RUN_ALL (RUN_SINGLE | RUN_BLOCK | RUN_JIT | RUN_WARM)
+#define RUN_ALL (RUN_SINGLE | RUN_BLOCK | RUN_JIT | RUN_WARM | RUN_LINKED)
 #define RUN_HARNESS 0x100
 
 #ifdef __SANITIZE_ADDRESS__
@@ -70,7 +70,7 @@ struct opts {
 struct stats {
 	u64 seqs, gen, corpus;
 	u64 mism_single, mism_block, mism_jit, mism_seqs;
-	u64 warm_runs;
+	u64 warm_runs, linked_runs;
 	u64 native_faults, harness_errors;
 	u64 insns;
 	u64 *tmpl_uses;
@@ -96,7 +96,7 @@ static void usage(FILE *f)
 		"  --only NAME        only templates whose name or group contains NAME\n"
 		"  --skip NAME        no templates whose name or group contains NAME\n"
 		"  --mode M           single (one instruction per block), block (multi-instruction\n"
-		"                     blocks), jit (the same blocks compiled, run cold then warm),\n"
+		"                     blocks), jit (the same blocks compiled, run cold, warm, linked),\n"
 		"                     a comma-separated list of them, or all (default)\n"
 		"  --findings FILE    write mismatch classes with reproducers (markdown)\n"
 		"  --max-report N     minimise and print at most N mismatches (default 10)\n"
@@ -251,13 +251,24 @@ static unsigned int run_one(struct runner *r, const struct dt_seq *seq, struct d
 		soft_side_run(r->block, seq, bad ? &other : soft);
 		CHECK(RUN_BLOCK);
 	}
-	if ((modes & (RUN_JIT | RUN_WARM)) && r->jit) {
+	if ((modes & (RUN_JIT | RUN_WARM | RUN_LINKED)) && r->jit) {
 		soft_side_run(r->jit, seq, bad ? &other : soft);
 		if (modes & RUN_JIT)
 			CHECK(RUN_JIT);
-		if ((modes & RUN_WARM) && soft_side_rerun(r->jit, seq, bad ? &other : soft)) {
+		/*
+		 * The warm rerun's exits find their successors compiled and
+		 * link to them; only the run after it takes those direct jumps
+		 * (so the warm one runs, checked or not, before the linked one).
+		 */
+		if ((modes & (RUN_WARM | RUN_LINKED)) &&
+		    soft_side_rerun(r->jit, seq, bad ? &other : soft)) {
 			r->st.warm_runs++;
-			CHECK(RUN_WARM);
+			if (modes & RUN_WARM)
+				CHECK(RUN_WARM);
+			if ((modes & RUN_LINKED) && soft_side_rerun(r->jit, seq, bad ? &other : soft)) {
+				r->st.linked_runs++;
+				CHECK(RUN_LINKED);
+			}
 		}
 	}
 #undef CHECK
@@ -342,7 +353,7 @@ static bool selected(const struct tmpl *t, const struct opts *o)
 static unsigned int modes_asked(const struct opts *o)
 {
 	return (o->single ? RUN_SINGLE : 0) | (o->block ? RUN_BLOCK : 0) |
-	       (o->jit ? RUN_JIT | RUN_WARM : 0);
+	       (o->jit ? RUN_JIT | RUN_WARM | RUN_LINKED : 0);
 }
 
 static int repro(struct runner *r)
@@ -474,7 +485,7 @@ int main(int argc, char **argv)
 		r.st.mism_seqs++;
 		r.st.mism_single += !!(bad & RUN_SINGLE);
 		r.st.mism_block += !!(bad & RUN_BLOCK);
-		r.st.mism_jit += !!(bad & (RUN_JIT | RUN_WARM));
+		r.st.mism_jit += !!(bad & (RUN_JIT | RUN_WARM | RUN_LINKED));
 		on_mismatch(&r, &seq, seed, corpus, bad);
 	}
 	dt = now() - t0;
@@ -512,8 +523,8 @@ int main(int argc, char **argv)
 		soft_side_jit_stats(r.jit, &js);
 		printf("difftest: compiled blocks: %" PRIu64 " blocks compiled, %" PRIu64
 		       " instructions compiled, %" PRIu64 " handler calls, %" PRIu64
-		       " interpreted tails; %" PRIu64 " warm reruns\n",
-		       js.blocks, js.insns, js.calls, js.bailouts, r.st.warm_runs);
+		       " interpreted tails; %" PRIu64 " warm and %" PRIu64 " linked reruns\n",
+		       js.blocks, js.insns, js.calls, js.bailouts, r.st.warm_runs, r.st.linked_runs);
 	}
 	printf("difftest: mismatches: %" PRIu64 " sequences (%" PRIu64 " one instruction per block, %"
 	       PRIu64 " multi-instruction blocks, %" PRIu64 " compiled blocks)\n",

@@ -177,18 +177,19 @@ const char *report_mode_name(unsigned int bit)
 	case RUN_BLOCK: return "multi-instruction blocks";
 	case RUN_JIT: return "compiled blocks";
 	case RUN_WARM: return "compiled blocks, warm rerun";
+	case RUN_LINKED: return "compiled blocks, linked rerun";
 	default: return "?";
 	}
 }
 
 const char *report_modes_text(unsigned int modes)
 {
-	static const char *const names[] = { "single", "block", "jit", "jit-warm" };
+	static const char *const names[] = { "single", "block", "jit", "jit-warm", "jit-linked" };
 	static __thread char buf[64];
 	size_t len = 0;
 
 	buf[0] = 0;
-	for (unsigned int i = 0; i < 4; i++)
+	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++)
 		if (modes & (1u << i))
 			len += snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? ", " : "", names[i]);
 	return buf;

@@ -13,6 +13,7 @@ struct report;
 #define RUN_BLOCK 0x2		/* multi-instruction blocks */
 #define RUN_JIT 0x4		/* compiled blocks, first run */
 #define RUN_WARM 0x8		/* compiled blocks, the run after (chained) */
+#define RUN_LINKED 0x10		/* the run after that, through the direct jumps it linked */
 
 /* "compiled blocks (warm)" for one bit; "single, block" for a set. */
 const char *report_mode_name(unsigned int bit);

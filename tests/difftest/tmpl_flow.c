@@ -7,6 +7,8 @@
  * prefixes on near branches are not generated: in 64-bit mode Intel
  * ignores them and AMD truncates RIP, and the soft CPU reports AMD.
  */
+#include <string.h>
+
 #include "gen.h"
 
 static const u32 cond_flags[16] = {
@@ -49,6 +51,31 @@ static void t_jmp(struct gen *g, const struct tmpl *t)
 	struct enc e = { .op = t->a ? 0xe9 : 0xeb, .imm_size = t->a ? 4 : 1 };
 
 	branch(g, &e, &(struct fx){ 0 }, e.imm_size);
+}
+
+/*
+ * JMP rel32 from the first code page to the start of the second, over a
+ * gap of INT3: a block exit to another page, which the block compiler
+ * links through the exec TLB (jit_link_far()). A plain near JMP when
+ * already past the first page or with branches still to land (a short
+ * one could not reach over the gap).
+ */
+static void t_jmp_page(struct gen *g, const struct tmpl *t)
+{
+	struct enc e = { .op = 0xe9, .imm_size = 4 };
+	unsigned int to = 0x1000 + rng_below(&g->r, 64), at = g_pos(g);
+
+	if (at + 5 > 0x1000 || g->s.npend) {
+		branch(g, &e, &(struct fx){ 0 }, e.imm_size);
+		return;
+	}
+	g_insn(g, &e);
+	if (g->overflow)
+		return;
+	memset(g->seq->code + at + 5, 0xcc, to - (at + 5));
+	g_patch(g, at + 1, 4, (s64)to - (at + 5));
+	g->s.pos = to;
+	(void)t;
 }
 
 /* LOOPNE LOOPE LOOP JRCXZ: a = 0..3 (E0..E3). */
@@ -179,6 +206,7 @@ static const struct tmpl list[] = {
 	{ "jcc_near", "branch", t_jcc, 1, 0, 4, T_BRANCH },
 	{ "jmp_short", "branch", t_jmp, 0, 0, 3, T_BRANCH },
 	{ "jmp_near", "branch", t_jmp, 1, 0, 2, T_BRANCH },
+	{ "jmp_page", "branch", t_jmp_page, 0, 0, 4, T_BRANCH },
 	{ "loopne", "branch", t_loop, 0, 0, 2, T_BRANCH },
 	{ "loope", "branch", t_loop, 1, 0, 2, T_BRANCH },
 	{ "loop", "branch", t_loop, 2, 0, 2, T_BRANCH },

@@ -4,7 +4,7 @@
 # The differential tester (tests/difftest): random and busybox instruction
 # sequences run natively and on the soft CPU, in its three modes (one
 # instruction per block, multi-instruction blocks, the same blocks compiled
-# by the block compiler, run cold and then warm), and compared. Prints TAP. The bar (issue 3): at least 200,000 sequences,
+# by the block compiler, run cold, warm, then through their direct jumps), and compared. Prints TAP. The bar (issue 3): at least 200,000 sequences,
 # none mismatching. Mismatch classes, each with a reproducer, go to
 # $BUILD/difftest-findings.md.
 #
@@ -84,7 +84,7 @@ report() {
 report "one instruction per block" "$single"
 report "multi-instruction blocks (lazy flags, chaining)" "$block"
 if [ "${compiled:-0}" -gt 0 ]; then
-	report "compiled blocks ($compiled compiled, run cold then warm)" "$jit"
+	report "compiled blocks ($compiled compiled, run cold, warm, then linked)" "$jit"
 else
 	echo "not ok - difftest: compiled blocks: none compiled (is KILN_SOFT_JIT=0 set?)"
 fi
