@@ -339,6 +339,43 @@ static void test_div(void **state)
 	harness_free(h);
 }
 
+/*
+ * A REP string instruction ends its step after the REP yield's elements,
+ * RIP still at it and RCX counting down, and finishes on later steps:
+ * what bounds a fuzzer's run of LOOPs around long REPs.
+ */
+SOFT_CODE(alu_rep_lods, ".code64\nrep lodsb\nhlt\n");
+
+static void test_rep_yield(void **state)
+{
+	struct harness *h = harness_new();
+	struct soft_run_info info;
+
+	(void)state;
+	assert_int_equal(soft_cpu_enter_long_mode(h->cpu, PT_GPA, 1ULL << 30, 0), 0);
+	load_code(h, CODE_GPA, alu_rep_lods_start, CODE_LEN(alu_rep_lods));
+	soft_cpu_set_rep_yield(h->cpu, 1000);
+	soft_cpu_set_rip(h->cpu, CODE_GPA);
+	soft_cpu_set_gpr(h->cpu, GPR_RSI, 0x200000);
+	soft_cpu_set_gpr(h->cpu, GPR_RCX, 2500);
+	assert_int_equal(soft_cpu_run(h->cpu, 1, ~0ULL, &info), SOFT_RUN_BUDGET);
+	assert_int_equal(soft_cpu_get_rip(h->cpu), CODE_GPA);
+	assert_int_equal(soft_cpu_get_gpr(h->cpu, GPR_RCX), 1500);
+	assert_int_equal(soft_cpu_run(h->cpu, 1, ~0ULL, &info), SOFT_RUN_BUDGET);
+	assert_int_equal(soft_cpu_get_gpr(h->cpu, GPR_RCX), 500);
+	assert_int_equal(soft_cpu_run(h->cpu, 10, ~0ULL, &info), SOFT_RUN_HALT);
+	assert_int_equal(soft_cpu_get_gpr(h->cpu, GPR_RCX), 0);
+	assert_int_equal(soft_cpu_get_gpr(h->cpu, GPR_RSI), 0x200000 + 2500);
+
+	/* 0 is the default again: 2500 elements in one step. */
+	soft_cpu_set_rep_yield(h->cpu, 0);
+	soft_cpu_set_rip(h->cpu, CODE_GPA);
+	soft_cpu_set_gpr(h->cpu, GPR_RCX, 2500);
+	assert_int_equal(soft_cpu_run(h->cpu, 1, ~0ULL, &info), SOFT_RUN_BUDGET);
+	assert_int_equal(soft_cpu_get_gpr(h->cpu, GPR_RCX), 0);
+	harness_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -346,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_alu_blocks_match_host),
 		cmocka_unit_test(test_alu_compiled_blocks_match_host),
 		cmocka_unit_test(test_div),
+		cmocka_unit_test(test_rep_yield),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -241,6 +241,7 @@ struct soft_cpu {
 	/* Standalone runs: stop conditions (soft_standalone.h). */
 	u64 insn_budget;		/* single-step mode: stop after this many */
 	bool standalone;		/* insn_budget and stop_rip apply */
+	u32 rep_yield;			/* standalone: REP elements per step, 0 the default */
 	u64 stop_rip;			/* ~0 none */
 	bool stop_on_exception;		/* report exceptions instead of delivering */
 	bool stop_requested;

@@ -198,7 +198,8 @@ static bool str_element(struct soft_cpu *cpu, const struct insn *in, enum str_op
 static const struct insn *str_exec(struct soft_cpu *cpu, const struct insn *in, enum str_op op)
 {
 	unsigned int size = in->osize > 4 && (op == STR_INS || op == STR_OUTS) ? 4 : in->osize;
-	u64 count, budget = REP_YIELD_ELEMENTS;
+	u64 yield = cpu->rep_yield ? cpu->rep_yield : REP_YIELD_ELEMENTS;
+	u64 count, budget = yield;
 	struct str_cmp cmp = { .done = false };
 
 	if (!(in->flags & (INSN_REP | INSN_REPNE))) {
@@ -236,7 +237,7 @@ static const struct insn *str_exec(struct soft_cpu *cpu, const struct insn *in, 
 				cpu->cur = NULL;
 				return NULL;
 			}
-			budget = REP_YIELD_ELEMENTS;
+			budget = yield;
 		}
 	}
 	if (cmp.done)

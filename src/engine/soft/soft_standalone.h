@@ -102,6 +102,13 @@ int soft_cpu_set_dirty_logging(struct soft_cpu *cpu, bool on);
 int soft_cpu_get_dirty_log(struct soft_cpu *cpu, unsigned int region, unsigned long *bitmap,
 			   bool clear);
 
+/*
+ * A REP string instruction ends the step after this many elements and
+ * resumes at the next (RIP still at it); 0 restores the default, 65536.
+ * Fewer bound the work of a run that loops over long REPs (a fuzzer's).
+ */
+void soft_cpu_set_rep_yield(struct soft_cpu *cpu, u32 elements);
+
 /* Exceptions are reported (default) or delivered through the guest's IDT. */
 void soft_cpu_set_deliver_exceptions(struct soft_cpu *cpu, bool deliver);
 

@@ -183,6 +183,11 @@ void soft_cpu_set_jit_threshold(struct soft_cpu *cpu, unsigned int n)
 	cpu->jit_threshold = cpu->svm->jit ? n : 0;
 }
 
+void soft_cpu_set_rep_yield(struct soft_cpu *cpu, u32 elements)
+{
+	cpu->rep_yield = elements;
+}
+
 void soft_cpu_set_deliver_exceptions(struct soft_cpu *cpu, bool deliver)
 {
 	cpu->stop_on_exception = !deliver;
