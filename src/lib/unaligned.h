@@ -6,7 +6,8 @@
  * Little-endian loads and stores at any alignment, for the byte images
  * Kiln reads and writes (kernel files, FXSAVE and FNSAVE areas, tables).
  * Kiln runs on x86-64 hosts only, so little-endian is the host's order and
- * memcpy() is the whole job: the compiler makes it one move.
+ * memcpy() is the whole job: the compiler makes it one move. Network
+ * headers are big-endian: get_be16() reads their 16-bit fields.
  */
 
 #include <string.h>
@@ -19,6 +20,11 @@ static inline u16 get_le16(const u8 *p)
 
 	memcpy(&v, p, sizeof(v));
 	return v;
+}
+
+static inline u16 get_be16(const u8 *p)
+{
+	return p[0] << 8 | p[1];
 }
 
 static inline u32 get_le32(const u8 *p)

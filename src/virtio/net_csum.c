@@ -7,13 +7,12 @@
  */
 #include "virtio/net_csum.h"
 
+#include <linux/if_ether.h>
+#include <netinet/in.h>
 #include <string.h>
 
-#define ETH_HLEN_	14
-#define ETHERTYPE_IPV4	0x0800
-#define ETHERTYPE_IPV6	0x86dd
-#define PROTO_TCP	6
-#define PROTO_UDP	17
+#include "lib/unaligned.h"
+
 #define IPV4_MF		0x2000
 #define IPV4_OFFSET	0x1fff
 
@@ -75,11 +74,6 @@ bool net_csum_complete(u8 *frame, size_t len, size_t start, size_t offset)
 	return true;
 }
 
-static u16 be16(const u8 *p)
-{
-	return p[0] << 8 | p[1];
-}
-
 u32 net_csum_pseudo(const u8 *ip, bool v6, u32 l4len, u8 proto)
 {
 	/* The length and protocol words, in the summing order. */
@@ -92,11 +86,11 @@ u32 net_csum_pseudo(const u8 *ip, bool v6, u32 l4len, u8 proto)
 /* The transport header under ip fits and its checksum is present and right. */
 static bool l4_valid(const u8 *ip, bool v6, const u8 *l4, size_t l4len, u8 proto)
 {
-	if (proto == PROTO_TCP) {
+	if (proto == IPPROTO_TCP) {
 		if (l4len < 20)
 			return false;
-	} else if (proto == PROTO_UDP) {
-		if (l4len < 8 || be16(l4 + 6) == 0)	/* 0: sent without one */
+	} else if (proto == IPPROTO_UDP) {
+		if (l4len < 8 || get_be16(l4 + 6) == 0)	/* 0: sent without one */
 			return false;
 	} else {
 		return false;
@@ -111,10 +105,10 @@ static bool ipv4_valid(const u8 *ip, size_t avail)
 	if (avail < 20 || ip[0] >> 4 != 4)
 		return false;
 	ihl = (ip[0] & 0xf) * 4;
-	total = be16(ip + 2);
+	total = get_be16(ip + 2);
 	if (ihl < 20 || total < ihl || total > avail)
 		return false;
-	if (be16(ip + 6) & (IPV4_MF | IPV4_OFFSET))
+	if (get_be16(ip + 6) & (IPV4_MF | IPV4_OFFSET))
 		return false;		/* a fragment: the sum covers the whole datagram */
 	return l4_valid(ip, false, ip + ihl, total - ihl, ip[9]);
 }
@@ -125,7 +119,7 @@ static bool ipv6_valid(const u8 *ip, size_t avail)
 
 	if (avail < 40 || ip[0] >> 4 != 6)
 		return false;
-	payload = be16(ip + 4);
+	payload = get_be16(ip + 4);
 	if (payload > avail - 40)
 		return false;
 	/* Only TCP or UDP straight after the fixed header. */
@@ -134,13 +128,13 @@ static bool ipv6_valid(const u8 *ip, size_t avail)
 
 bool net_csum_valid(const u8 *frame, size_t len)
 {
-	if (len < ETH_HLEN_)
+	if (len < ETH_HLEN)
 		return false;
-	switch (be16(frame + 12)) {
-	case ETHERTYPE_IPV4:
-		return ipv4_valid(frame + ETH_HLEN_, len - ETH_HLEN_);
-	case ETHERTYPE_IPV6:
-		return ipv6_valid(frame + ETH_HLEN_, len - ETH_HLEN_);
+	switch (get_be16(frame + 12)) {
+	case ETH_P_IP:
+		return ipv4_valid(frame + ETH_HLEN, len - ETH_HLEN);
+	case ETH_P_IPV6:
+		return ipv6_valid(frame + ETH_HLEN, len - ETH_HLEN);
 	default:
 		return false;
 	}

@@ -10,23 +10,16 @@
 #include "virtio/net_gso.h"
 
 #include <endian.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
 #include <string.h>
 
+#include "lib/unaligned.h"
 #include "virtio/net_csum.h"
 
-#define ETH_HLEN_	14
 #define VLAN_HLEN	4
-#define ETHERTYPE_VLAN	0x8100
-#define ETHERTYPE_IPV4	0x0800
-#define ETHERTYPE_IPV6	0x86dd
-#define PROTO_TCP	6
 #define IPV4_FRAG	0x3fff		/* MF and the fragment offset */
 #define TCP_CSUM_OFF	16
-
-static u16 be16(const u8 *p)
-{
-	return p[0] << 8 | p[1];
-}
 
 /* The IP header at l3: sets *l4; NULL or why the frame is not TCP/IP for GSO. */
 static const char *check_ip(const u8 *head, size_t avail, size_t len, size_t l3, bool v6,
@@ -42,20 +35,20 @@ static const char *check_ip(const u8 *head, size_t avail, size_t len, size_t l3,
 		ihl = (ip[0] & 0xf) * 4;
 		if (ihl < 20 || l3 + ihl > avail)
 			return "GSO frame with a bad IPv4 header length";
-		if (be16(ip + 2) != len - l3)
+		if (get_be16(ip + 2) != len - l3)
 			return "GSO frame whose IPv4 total length is not the frame's";
-		if (be16(ip + 6) & IPV4_FRAG)
+		if (get_be16(ip + 6) & IPV4_FRAG)
 			return "GSO frame that is an IPv4 fragment";
-		if (ip[9] != PROTO_TCP)
+		if (ip[9] != IPPROTO_TCP)
 			return "GSO frame that is not TCP";
 		*l4 = l3 + ihl;
 		return NULL;
 	}
 	if (avail < l3 + 40 || ip[0] >> 4 != 6)
 		return "GSO TCPv6 frame without an IPv6 header";
-	if (be16(ip + 4) != len - l3 - 40)
+	if (get_be16(ip + 4) != len - l3 - 40)
 		return "GSO frame whose IPv6 payload length is not the frame's";
-	if (ip[6] != PROTO_TCP)
+	if (ip[6] != IPPROTO_TCP)
 		return "GSO frame that is not TCP right after the IPv6 header";
 	*l4 = l3 + 40;
 	return NULL;
@@ -64,20 +57,20 @@ static const char *check_ip(const u8 *head, size_t avail, size_t len, size_t l3,
 /* The Ethernet, IP and TCP headers of a GSO frame; fills g's offsets. */
 static const char *check_headers(const u8 *head, size_t len, bool v6, struct net_gso *g)
 {
-	size_t avail = MIN(len, (size_t)NET_GSO_HEAD), l3 = ETH_HLEN_, l4, th;
+	size_t avail = MIN(len, (size_t)NET_GSO_HEAD), l3 = ETH_HLEN, l4, th;
 	u16 type;
 	const char *why;
 
-	if (avail < ETH_HLEN_)
+	if (avail < ETH_HLEN)
 		return "GSO frame shorter than an Ethernet header";
-	type = be16(head + 12);
-	if (type == ETHERTYPE_VLAN) {
-		if (avail < ETH_HLEN_ + VLAN_HLEN)
+	type = get_be16(head + 12);
+	if (type == ETH_P_8021Q) {
+		if (avail < ETH_HLEN + VLAN_HLEN)
 			return "GSO frame shorter than its VLAN tag";
-		type = be16(head + 16);
+		type = get_be16(head + 16);
 		l3 += VLAN_HLEN;
 	}
-	if (type != (v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4))
+	if (type != (v6 ? ETH_P_IPV6 : ETH_P_IP))
 		return "GSO frame whose ethertype is not its gso_type's";
 	why = check_ip(head, avail, len, l3, v6, &l4);
 	if (why)
@@ -140,7 +133,7 @@ void net_gso_whole(u8 *frame, size_t len, const struct net_gso *g)
 		memcpy(ip + 10, &c, 2);
 	}
 	memset(th + TCP_CSUM_OFF, 0, 2);
-	c = net_csum_finish(net_csum_add(net_csum_pseudo(ip, v6, tcp_len, PROTO_TCP), th,
+	c = net_csum_finish(net_csum_add(net_csum_pseudo(ip, v6, tcp_len, IPPROTO_TCP), th,
 					 tcp_len));
 	memcpy(th + TCP_CSUM_OFF, &c, 2);
 }
