@@ -1316,6 +1316,15 @@ void jit_block_killed(struct jit_arena *ja, insn_fn first)
 	pthread_mutex_unlock(&ja->lock);
 }
 
+/* Exit k's jmp rel32 in from goes to to's chained entry; ja->lock held. */
+static void point_exit_at(struct jit_arena *ja, struct jit_rec *from, unsigned int k,
+			  const struct jit_rec *to)
+{
+	u8 *site = from->code + from->site[k];
+
+	jit_poke(ja, site, (u64)((to->code + to->chained) - (site + 4)), 4);
+}
+
 /*
  * Exit k of prev leads to next on another page, which the exec TLB entry
  * of next's page maps: the exit's jmp goes straight there while that
@@ -1328,16 +1337,14 @@ static void jit_link_far(struct soft_cpu *cpu, struct block *prev, unsigned int 
 	struct jit_rec *from = rec_of(ja, __atomic_load_n(&prev->insns[0].fn, __ATOMIC_ACQUIRE));
 	struct jit_rec *to = rec_of(ja, __atomic_load_n(&next->insns[0].fn, __ATOMIC_ACQUIRE));
 	const struct tlb_entry *e = tlb_slot(cpu->tlb, next->lin);
-	u8 *site;
 
 	if (!from || !to || !from->far[k] || next->phys2 != ~0ULL || next->cs_base ||
 	    e->tag_x != PAGE_OF(next->lin))
 		return;
 	pthread_mutex_lock(&ja->lock);
 	if (to->chained) {
-		site = from->code + from->site[k];
 		jit_poke(ja, from->code + from->far[k], 1, 8);
-		jit_poke(ja, site, (u64)((to->code + to->chained) - (site + 4)), 4);
+		point_exit_at(ja, from, k, to);
 		jit_poke(ja, from->code + from->far[k], (u64)e->addend, 8);
 	}
 	pthread_mutex_unlock(&ja->lock);
@@ -1348,15 +1355,12 @@ static void jit_link(struct jit_arena *ja, struct block *prev, unsigned int k, s
 {
 	struct jit_rec *from = rec_of(ja, __atomic_load_n(&prev->insns[0].fn, __ATOMIC_ACQUIRE));
 	struct jit_rec *to = rec_of(ja, __atomic_load_n(&next->insns[0].fn, __ATOMIC_ACQUIRE));
-	u8 *site;
 
 	if (!from || !to || !from->site[k])
 		return;
 	pthread_mutex_lock(&ja->lock);
-	if (to->chained) {
-		site = from->code + from->site[k];
-		jit_poke(ja, site, (u64)((to->code + to->chained) - (site + 4)), 4);
-	}
+	if (to->chained)
+		point_exit_at(ja, from, k, to);
 	pthread_mutex_unlock(&ja->lock);
 }
 
